@@ -1,0 +1,36 @@
+"""OpenAPI pieces shared by every app's API."""
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
+
+
+class ErrorOutput(serializers.Serializer):
+    code = serializers.CharField(help_text="Machine-readable reason, e.g. insufficient_points.")
+    detail = serializers.CharField(help_text="Human-readable explanation.")
+    errors = serializers.DictField(
+        child=serializers.JSONField(), help_text="Field name to list of messages, for field-level problems."
+    )
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description=(
+        "A unique key per logical write. A retry with the same key and body returns the original "
+        "answer and writes nothing; the same key with another body is refused with 422."
+    ),
+)
+
+
+def errors(*statuses: int) -> dict:
+    descriptions = {
+        400: "Invalid input (field errors in `errors`).",
+        401: "Missing or invalid API key.",
+        404: "Not found.",
+        409: "Conflicts with the current state (duplicate receipt, already enrolled, in flight).",
+        410: "Gone (expired).",
+        422: "Idempotency-Key reused with a different request.",
+    }
+    return {s: OpenApiResponse(ErrorOutput, description=descriptions[s]) for s in statuses}

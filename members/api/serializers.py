@@ -1,0 +1,112 @@
+from decimal import Decimal
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from stores.models import Channel
+
+MAX_ITEMS = 500
+MAX_QUANTITY = 100_000
+
+
+class MemberEnrollInput(serializers.Serializer):
+    phone = serializers.CharField(max_length=32)
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    name = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    birthday = serializers.DateField(required=False, allow_null=True, default=None)
+    referral_code = serializers.CharField(required=False, allow_blank=True, max_length=12, default="")
+    consent_marketing = serializers.BooleanField(required=False, default=False)
+
+
+class MemberOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    card_number = serializers.CharField()
+    name = serializers.CharField()
+    phone = serializers.CharField()
+    email = serializers.CharField()
+    status = serializers.CharField()
+    referral_code = serializers.CharField()
+    points_balance = serializers.IntegerField()
+    lifetime_spend = serializers.DecimalField(max_digits=14, decimal_places=2)
+    tier = serializers.SerializerMethodField()
+    stage = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_tier(self, member):
+        return None
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_stage(self, member):
+        return None
+
+
+class LineInput(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    unit_price = serializers.DecimalField(
+        max_digits=16, decimal_places=4, min_value=0, max_value=settings.MAX_PURCHASE_TOTAL
+    )
+
+
+class BasketInput(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    occurred_at = serializers.DateTimeField()
+    currency = serializers.CharField(min_length=3, max_length=3)
+    total = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0.01"), max_value=settings.MAX_PURCHASE_TOTAL
+    )
+    items = LineInput(many=True, allow_empty=False, max_length=MAX_ITEMS)
+
+
+class PurchaseInput(BasketInput):
+    member = serializers.CharField(max_length=64, help_text="Member id (UUID) or card number.")
+    receipt_id = serializers.CharField(max_length=64)
+
+
+class QuoteInput(BasketInput):
+    member = serializers.CharField(max_length=64, required=False, help_text="Optional: member id or card number.")
+
+
+class QuoteOutput(serializers.Serializer):
+    points = serializers.IntegerField()
+    note = serializers.CharField()
+
+
+class PurchaseOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    member = serializers.UUIDField(source="member.public_id")
+    receipt_id = serializers.CharField()
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    points_earned = serializers.IntegerField()
+    points_balance = serializers.IntegerField(source="member.points_balance")
+    note = serializers.CharField(source="earn_note")
+
+
+class ReturnItemInput(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+
+class ReturnInput(serializers.Serializer):
+    receipt_id = serializers.CharField(max_length=64)
+    amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, max_value=settings.MAX_PURCHASE_TOTAL, required=False
+    )
+    items = ReturnItemInput(many=True, required=False, allow_empty=False, max_length=MAX_ITEMS)
+
+    def validate(self, attrs):
+        if ("amount" in attrs) == ("items" in attrs):
+            raise serializers.ValidationError({"amount": ["Give either amount or items, not both."]})
+        return attrs
+
+
+class ReturnOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    purchase = serializers.UUIDField(source="purchase.public_id")
+    receipt_id = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    points_reversed = serializers.IntegerField()
+    points_balance = serializers.IntegerField(source="purchase.member.points_balance")

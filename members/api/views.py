@@ -1,0 +1,158 @@
+"""POS endpoints for members, purchases, returns and quotes. Each view parses, calls one
+service and renders; the rules live in `members.services`."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from loyalty.api.schema import IDEMPOTENCY_KEY, errors
+from loyalty.errors import DomainError
+from members import selectors, services
+from rewards.earning import BasketLine
+from stores.idempotency import idempotent
+
+from .serializers import (
+    MemberEnrollInput,
+    MemberOutput,
+    PurchaseInput,
+    PurchaseOutput,
+    QuoteInput,
+    QuoteOutput,
+    ReturnInput,
+    ReturnOutput,
+)
+
+
+def _basket_lines(items) -> list[BasketLine]:
+    return [BasketLine(i["sku"], i["category"], i["quantity"], i["unit_price"]) for i in items]
+
+
+class MemberEnrollView(APIView):
+    @extend_schema(
+        operation_id="members_enroll",
+        request=MemberEnrollInput,
+        responses={201: MemberOutput, **errors(400, 401, 409)},
+        summary="Enrol a member",
+        description="409 if the phone is already enrolled; the body then carries the existing member's `id`.",
+    )
+    def post(self, request):
+        data = MemberEnrollInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        member = services.member_enroll(
+            **data.validated_data, store=request.user.store, channel=request.user.store.channel
+        )
+        return Response(MemberOutput(member).data, status=status.HTTP_201_CREATED)
+
+
+class MemberLookupView(APIView):
+    @extend_schema(
+        operation_id="members_lookup",
+        parameters=[
+            OpenApiParameter("card_number", str, description="The card number printed on the member card."),
+            OpenApiParameter("phone", str, description="Phone number, with or without country code."),
+        ],
+        responses={200: MemberOutput, **errors(400, 401, 404)},
+        summary="Find a member by card number or phone",
+    )
+    def get(self, request):
+        card_number = request.query_params.get("card_number", "")
+        phone = request.query_params.get("phone", "")
+        if not card_number and not phone:
+            raise DomainError("Give card_number or phone.", errors={"card_number": ["Give card_number or phone."]})
+        member = selectors.member_lookup(card_number=card_number, phone=phone)
+        return Response(MemberOutput(member).data)
+
+
+class MemberDetailView(APIView):
+    @extend_schema(operation_id="members_retrieve", responses={200: MemberOutput, **errors(401, 404)})
+    def get(self, request, member_id):
+        return Response(MemberOutput(selectors.member_get(reference=member_id)).data)
+
+
+class PurchaseCreateView(APIView):
+    @extend_schema(
+        operation_id="purchases_create",
+        request=PurchaseInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: PurchaseOutput, **errors(400, 401, 404, 409, 422)},
+        summary="Record a purchase and earn points",
+        description=(
+            "The same `receipt_id` from the same store is accepted once (409 afterwards). A suspended "
+            "member's purchase is recorded with 0 points and a `note` saying why."
+        ),
+    )
+    def post(self, request):
+        return idempotent(request, lambda: self._create(request))
+
+    def _create(self, request):
+        data = PurchaseInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        body = data.validated_data
+        purchase = services.purchase_record(
+            member=selectors.member_get(reference=body["member"]),
+            store=request.user.store,
+            receipt_id=body["receipt_id"],
+            channel=body["channel"],
+            occurred_at=body["occurred_at"],
+            currency=body["currency"],
+            total=body["total"],
+            lines=_basket_lines(body["items"]),
+            api_key=request.auth,
+        )
+        return Response(PurchaseOutput(purchase).data, status=status.HTTP_201_CREATED)
+
+
+class PurchaseReturnView(APIView):
+    @extend_schema(
+        operation_id="purchases_return",
+        request=ReturnInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: ReturnOutput, **errors(400, 401, 404, 409, 422)},
+        summary="Return goods from a purchase and take back their points",
+        description=(
+            "Give `amount` or `items` (by sku). Returns never add up to more than the purchase (400 "
+            "`over_return`). Points are taken back pro rata; if they were already spent the balance "
+            "may go below zero, and redemptions are refused until it is positive again."
+        ),
+    )
+    def post(self, request, purchase_id):
+        return idempotent(request, lambda: self._create(request, purchase_id))
+
+    def _create(self, request, purchase_id):
+        data = ReturnInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        body = data.validated_data
+        return_record = services.purchase_return(
+            purchase=selectors.purchase_get(public_id=purchase_id),
+            store=request.user.store,
+            receipt_id=body["receipt_id"],
+            amount=body.get("amount"),
+            items=[services.ReturnItem(i["sku"], i["quantity"]) for i in body.get("items", [])],
+            api_key=request.auth,
+        )
+        return Response(ReturnOutput(return_record).data, status=status.HTTP_201_CREATED)
+
+
+class QuoteView(APIView):
+    @extend_schema(
+        operation_id="quotes_create",
+        request=QuoteInput,
+        responses={200: QuoteOutput, **errors(400, 401, 404)},
+        summary="What a basket would earn, without writing anything",
+    )
+    def post(self, request):
+        data = QuoteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        body = data.validated_data
+        member = selectors.member_get(reference=body["member"]) if body.get("member") else None
+        points, note = services.purchase_quote(
+            member=member,
+            store=request.user.store,
+            channel=body["channel"],
+            total=body["total"],
+            lines=_basket_lines(body["items"]),
+            occurred_at=body["occurred_at"],
+            currency=body["currency"],
+        )
+        return Response(QuoteOutput({"points": points, "note": note}).data)

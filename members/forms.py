@@ -1,0 +1,26 @@
+from django import forms
+
+from rewards.services import MAX_POINTS_PER_OPERATION
+
+
+class PointsAdjustForm(forms.Form):
+    points = forms.IntegerField(
+        min_value=-MAX_POINTS_PER_OPERATION,
+        max_value=MAX_POINTS_PER_OPERATION,
+        help_text="Positive to add, negative to deduct. A deduction cannot take a balance below zero.",
+    )
+    reason = forms.CharField(max_length=300, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean_points(self):
+        points = self.cleaned_data["points"]
+        if points == 0:
+            raise forms.ValidationError("Enter a non-zero number of points.")
+        return points
+
+
+class SuspendForm(forms.Form):
+    reason = forms.CharField(
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why this customer is suspended (abuse, fraud, ...). Recorded on the member.",
+    )

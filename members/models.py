@@ -1,0 +1,167 @@
+"""Members and what they bought: purchases with their lines, and returns against them."""
+
+import uuid
+
+from django.db import models
+from django.db.models import F, Q
+
+from stores.models import Channel, Store
+
+
+class MemberStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+
+
+class Member(models.Model):
+    """A person in the loyalty programme.
+
+    The aggregates (points balance, lifetime spend, purchase count, first/last purchase) are
+    caches of the ledger and the purchases; the services that write those rows update them in the
+    same transaction, so they are always exact.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    card_number = models.CharField(max_length=20, unique=True, editable=False)
+    phone = models.CharField(max_length=20, unique=True, help_text="E.164, e.g. +8613800000000")
+    email = models.EmailField(blank=True)
+    name = models.CharField(max_length=100, blank=True)
+    birthday = models.DateField(null=True, blank=True)
+    enrolled_store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    enrolled_channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.STORE)
+    enrolled_at = models.DateTimeField(auto_now_add=True)
+    consent_email = models.BooleanField("email marketing consent", default=False)
+    consent_sms = models.BooleanField("SMS marketing consent", default=False)
+    consent_updated_at = models.DateTimeField(null=True, blank=True)
+    interests = models.JSONField(default=list, blank=True)
+    referral_code = models.CharField(max_length=12, unique=True, editable=False)
+    referred_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals")
+    status = models.CharField(max_length=12, choices=MemberStatus.choices, default=MemberStatus.ACTIVE)
+    suspended_reason = models.TextField(blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+
+    points_balance = models.BigIntegerField(default=0, editable=False)
+    lifetime_spend = models.DecimalField(max_digits=14, decimal_places=2, default=0, editable=False)
+    purchase_count = models.PositiveIntegerField(default=0, editable=False)
+    first_purchase_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_purchase_at = models.DateTimeField(null=True, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="active") | ~Q(suspended_reason=""),
+                name="member_suspension_has_reason",
+            ),
+            models.CheckConstraint(condition=Q(lifetime_spend__gte=0), name="member_lifetime_spend_not_negative"),
+            models.CheckConstraint(condition=~Q(referred_by=F("id")), name="member_not_own_referrer"),
+        ]
+        indexes = [models.Index(fields=["name"]), models.Index(fields=["email"])]
+
+    def __str__(self):
+        return f"{self.name or 'Member'} ({self.card_number})"
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.status == MemberStatus.SUSPENDED
+
+
+class Purchase(models.Model):
+    """One receipt from one store. Its receipt id is unique within the store."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="purchases")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="purchases")
+    receipt_id = models.CharField(max_length=64)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    occurred_at = models.DateTimeField()
+    currency = models.CharField(max_length=3)
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    returned_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    points_earned = models.IntegerField(default=0)
+    points_reversed = models.IntegerField(default=0)
+    earn_note = models.CharField(max_length=200, blank=True, help_text="Why fewer points were earned.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "receipt_id"], name="purchase_receipt_unique_per_store"),
+            models.CheckConstraint(condition=Q(total__gt=0), name="purchase_total_positive"),
+            models.CheckConstraint(
+                condition=Q(returned_amount__gte=0, returned_amount__lte=F("total")),
+                name="purchase_returned_within_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(points_earned__gte=0, points_reversed__gte=0, points_reversed__lte=F("points_earned")),
+                name="purchase_reversed_within_earned",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["member", "occurred_at"]),
+            models.Index(fields=["occurred_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.store.code}/{self.receipt_id}"
+
+
+class PurchaseLine(models.Model):
+    """One line of a receipt: what was bought, in which category, how many, at what price."""
+
+    purchase = models.ForeignKey(Purchase, on_delete=models.CASCADE, related_name="lines")
+    sku = models.CharField(max_length=64)
+    category = models.CharField(max_length=64, blank=True)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=12, decimal_places=4)
+    returned_quantity = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="purchase_line_quantity_positive"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="purchase_line_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(returned_quantity__lte=F("quantity")), name="purchase_line_returned_within_quantity"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} x {self.sku}"
+
+
+class Return(models.Model):
+    """Goods brought back against a purchase. Returns of one purchase never exceed its total."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="returns")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="returns")
+    receipt_id = models.CharField(max_length=64)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    points_reversed = models.IntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "receipt_id"], name="return_receipt_unique_per_store"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="return_amount_positive"),
+            models.CheckConstraint(condition=Q(points_reversed__gte=0), name="return_points_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"return {self.store.code}/{self.receipt_id}"
+
+
+class ReturnLine(models.Model):
+    """How many units of one purchase line a return took back."""
+
+    return_record = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines")
+    purchase_line = models.ForeignKey(PurchaseLine, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="return_line_quantity_positive")]
+
+    def __str__(self):
+        return f"{self.quantity} back of line {self.purchase_line_id}"

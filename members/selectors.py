@@ -1,0 +1,47 @@
+"""Reads of members and purchases that several callers share."""
+
+import uuid
+
+from loyalty.errors import NotFound
+
+from .identifiers import InvalidPhone, normalize_phone
+from .models import Member, Purchase
+
+
+def _as_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def member_get(*, reference: str) -> Member:
+    """A member by public id or card number, as a POS sends either."""
+    reference = str(reference).strip()
+    public_id = _as_uuid(reference)
+    lookup = {"public_id": public_id} if public_id else {"card_number": reference}
+    member = Member.objects.filter(**lookup).first()
+    if member is None:
+        raise NotFound("No member with this id or card number.", errors={"member": ["Unknown member."]})
+    return member
+
+
+def member_lookup(*, card_number: str = "", phone: str = "") -> Member:
+    if card_number:
+        member = Member.objects.filter(card_number=card_number.strip()).first()
+    else:
+        try:
+            member = Member.objects.filter(phone=normalize_phone(phone)).first()
+        except InvalidPhone:
+            member = None
+    if member is None:
+        raise NotFound("No member matches.")
+    return member
+
+
+def purchase_get(*, public_id) -> Purchase:
+    purchase_uuid = _as_uuid(public_id)
+    purchase = Purchase.objects.filter(public_id=purchase_uuid).first() if purchase_uuid else None
+    if purchase is None:
+        raise NotFound("No such purchase.")
+    return purchase

@@ -1,0 +1,63 @@
+from django.contrib import admin
+
+from members.admin import ReadOnlyAdminMixin
+
+from .earning import earning_setup_invalidate
+from .models import EarningPolicy, EarningRule, LedgerEntry, LotConsumption, PointsLot, Redemption
+
+
+class EarningSetupAdminMixin:
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        earning_setup_invalidate()
+
+
+@admin.register(EarningPolicy)
+class EarningPolicyAdmin(EarningSetupAdminMixin, admin.ModelAdmin):
+    list_display = ("__str__", "rounding", "minimum_spend", "expiry_mode", "expiry_months", "point_value")
+
+    def has_add_permission(self, request):
+        return not EarningPolicy.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EarningRule)
+class EarningRuleAdmin(EarningSetupAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "multiplier", "category", "channel", "store", "starts_at", "ends_at", "active")
+    list_filter = ("active", "channel", "store")
+    search_fields = ("name", "category")
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "member", "kind", "points", "balance_after", "store", "staff_user", "job", "reason")
+    list_filter = ("kind", "store", "created_at")
+    search_fields = ("=member__phone", "=member__card_number", "member__name", "=purchase__receipt_id", "reason")
+    date_hierarchy = "created_at"
+    list_select_related = ("member", "store", "staff_user")
+    raw_id_fields = ("member",)
+
+
+class LotConsumptionInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = LotConsumption
+    fields = ("entry", "points")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(PointsLot)
+class PointsLotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("member", "points", "remaining", "expires_at")
+    search_fields = ("=member__phone", "=member__card_number")
+    list_select_related = ("member",)
+    inlines = [LotConsumptionInline]
+
+
+@admin.register(Redemption)
+class RedemptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "member", "store", "receipt_id", "points", "value", "status")
+    list_filter = ("status", "store", "created_at")
+    search_fields = ("=receipt_id", "=member__phone", "=member__card_number", "member__name")
+    list_select_related = ("member", "store")

@@ -1,0 +1,73 @@
+"""POS endpoints for paying with points and reading a member's ledger."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from loyalty.api.schema import IDEMPOTENCY_KEY, errors
+from members.selectors import member_get
+from rewards import selectors, services
+from stores.idempotency import idempotent
+
+from .serializers import LedgerEntryOutput, RedemptionInput, RedemptionOutput
+
+
+class RedemptionCreateView(APIView):
+    @extend_schema(
+        operation_id="redemptions_create",
+        request=RedemptionInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: RedemptionOutput, **errors(400, 401, 404, 409, 422)},
+        summary="Pay with points",
+        description="Never overdraws: 400 with code `insufficient_points` and nothing written.",
+    )
+    def post(self, request):
+        return idempotent(request, lambda: self._create(request))
+
+    def _create(self, request):
+        data = RedemptionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        body = data.validated_data
+        redemption = services.points_redeem(
+            member=member_get(reference=body["member"]),
+            points=body["points"],
+            receipt_id=body["receipt_id"],
+            store=request.user.store,
+            api_key=request.auth,
+        )
+        return Response(RedemptionOutput(redemption).data, status=status.HTTP_201_CREATED)
+
+
+class RedemptionCancelView(APIView):
+    @extend_schema(
+        operation_id="redemptions_cancel",
+        request=None,
+        responses={200: RedemptionOutput, **errors(401, 404, 409)},
+        summary="Cancel a redemption and give its points back (once; 409 afterwards)",
+    )
+    def post(self, request, redemption_id):
+        redemption = services.redemption_cancel(
+            redemption=selectors.redemption_get(public_id=redemption_id),
+            store=request.user.store,
+            api_key=request.auth,
+        )
+        return Response(RedemptionOutput(redemption).data)
+
+
+class LedgerPagination(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+
+
+class MemberLedgerView(generics.ListAPIView):
+    serializer_class = LedgerEntryOutput
+    pagination_class = LedgerPagination
+
+    @extend_schema(operation_id="members_ledger", summary="A member's points ledger, newest first")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        return selectors.ledger_entries(member=member_get(reference=self.kwargs["member_id"]))

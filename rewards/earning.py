@@ -1,0 +1,103 @@
+"""How many points a basket earns, and when they expire. Pure computation: nothing is written.
+
+The policy and rules are read on almost every POS request, so they are cached per process for a
+short time; an edit in the admin takes effect within `SETUP_TTL_SECONDS`.
+"""
+
+import calendar
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+
+from django.utils import timezone
+
+from .models import EarningPolicy, EarningRule, ExpiryMode, Rounding
+
+SETUP_TTL_SECONDS = 30
+_ROUNDING = {Rounding.DOWN: ROUND_FLOOR, Rounding.HALF_UP: ROUND_HALF_UP, Rounding.UP: ROUND_CEILING}
+
+
+@dataclass(frozen=True)
+class BasketLine:
+    sku: str
+    category: str
+    quantity: int
+    unit_price: Decimal
+
+    @property
+    def amount(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True)
+class EarnQuote:
+    points: int
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class EarningSetup:
+    policy: EarningPolicy
+    rules: tuple[EarningRule, ...]
+
+
+_cached: dict = {"loaded_at": float("-inf"), "setup": None}
+
+
+def earning_setup() -> EarningSetup:
+    if time.monotonic() - _cached["loaded_at"] > SETUP_TTL_SECONDS:
+        policy, _ = EarningPolicy.objects.get_or_create(pk=1)
+        rules = tuple(EarningRule.objects.filter(active=True))
+        _cached.update(setup=EarningSetup(policy, rules), loaded_at=time.monotonic())
+    return _cached["setup"]
+
+
+def earning_setup_invalidate() -> None:
+    _cached["loaded_at"] = float("-inf")
+
+
+def _rule_applies(rule: EarningRule, line: BasketLine, *, channel: str, store_id: int | None, at: datetime) -> bool:
+    return (
+        (not rule.category or rule.category == line.category)
+        and (not rule.channel or rule.channel == channel)
+        and (rule.store_id is None or rule.store_id == store_id)
+        and (rule.starts_at is None or rule.starts_at <= at)
+        and (rule.ends_at is None or at < rule.ends_at)
+    )
+
+
+def points_for_basket(
+    *,
+    lines: list[BasketLine],
+    total: Decimal,
+    channel: str,
+    store_id: int | None,
+    at: datetime,
+    member_multiplier: Decimal = Decimal(1),
+) -> EarnQuote:
+    """Points for a basket: each line's amount at the base rate times every matching rule."""
+    setup = earning_setup()
+    policy = setup.policy
+    if total < policy.minimum_spend:
+        return EarnQuote(0, f"Purchases below {policy.minimum_spend} earn no points.")
+    raw = Decimal(0)
+    for line in lines:
+        multiplier = member_multiplier
+        for rule in setup.rules:
+            if _rule_applies(rule, line, channel=channel, store_id=store_id, at=at):
+                multiplier *= rule.multiplier
+        raw += line.amount * multiplier / policy.spend_per_point
+    return EarnQuote(int(raw.quantize(Decimal(1), rounding=_ROUNDING[policy.rounding])))
+
+
+def lot_expiry(earned_at: datetime) -> datetime:
+    """When points earned at `earned_at` expire under the current policy."""
+    policy = earning_setup().policy
+    local = timezone.localtime(earned_at)
+    if policy.expiry_mode == ExpiryMode.END_OF_FOLLOWING_YEAR:
+        return local.replace(year=local.year + 2, month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    month_index = local.month - 1 + policy.expiry_months
+    year, month = local.year + month_index // 12, month_index % 12 + 1
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    return local.replace(year=year, month=month, day=day)

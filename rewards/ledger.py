@@ -1,0 +1,173 @@
+"""Posting to the points ledger: the only code that writes entries, lots and balances.
+
+Callers hold the member row locked (`lock_member`) for the whole transaction, so every points
+movement of one member is serialised and the balance read from the locked row is exact. All
+services lock the member before anything else they lock, which keeps lock order consistent.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import F, Q
+
+from loyalty.errors import InsufficientPoints
+from members.models import Member
+
+from .models import LedgerEntry, LotConsumption, PointsLot
+
+LOT_BATCH = 50
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who moves the points: a store through an API key, a staff user, or a system job."""
+
+    store: object = None
+    api_key: object = None
+    staff_user: object = None
+    job: str = ""
+
+    def as_fields(self) -> dict:
+        return {"store": self.store, "api_key": self.api_key, "staff_user": self.staff_user, "job": self.job}
+
+
+@dataclass(frozen=True)
+class Source:
+    """What caused the movement."""
+
+    purchase: object = None
+    return_record: object = None
+    redemption: object = None
+    reason: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def as_fields(self) -> dict:
+        return {
+            "purchase": self.purchase,
+            "return_record": self.return_record,
+            "redemption": self.redemption,
+            "reason": self.reason[:300],
+        }
+
+
+def lock_member(member_id: int) -> Member:
+    return Member.objects.select_for_update().get(pk=member_id)
+
+
+def _move_balance(member: Member, points: int) -> None:
+    Member.objects.filter(pk=member.pk).update(points_balance=F("points_balance") + points)
+    member.points_balance += points
+
+
+def _new_entry(member: Member, *, kind: str, points: int, actor: Actor, source: Source, expires_at=None):
+    return LedgerEntry.objects.create(
+        member=member,
+        kind=kind,
+        points=points,
+        balance_after=member.points_balance + points,
+        expires_at=expires_at,
+        **actor.as_fields(),
+        **source.as_fields(),
+    )
+
+
+def post_credit(
+    member: Member, *, kind: str, points: int, expires_at: datetime, actor: Actor, source: Source
+) -> LedgerEntry:
+    """Add points in a new lot. A negative balance is paid off first; only the rest goes to the lot."""
+    debt = max(0, -member.points_balance)
+    to_lot = points - debt
+    entry = _new_entry(
+        member, kind=kind, points=points, actor=actor, source=source, expires_at=expires_at if to_lot > 0 else None
+    )
+    if to_lot > 0:
+        PointsLot.objects.create(member=member, entry=entry, points=to_lot, remaining=to_lot, expires_at=expires_at)
+    _move_balance(member, points)
+    return entry
+
+
+def require_balance(member: Member, points: int) -> None:
+    if member.points_balance < points:
+        raise InsufficientPoints(
+            f"The member has {member.points_balance} points; {points} were asked for.",
+            errors={"points": [f"Only {max(member.points_balance, 0)} points are available."]},
+            extra={"points_balance": member.points_balance},
+        )
+
+
+def post_debit(
+    member: Member,
+    *,
+    kind: str,
+    points: int,
+    actor: Actor,
+    source: Source,
+    allow_negative: bool = False,
+    first_lot: PointsLot | None = None,
+) -> LedgerEntry:
+    """Take points from the oldest lots first (or from `first_lot` first).
+
+    Without `allow_negative` the balance must cover the points; with it (a return whose points
+    were already spent) the balance may go below zero once the lots are empty.
+    """
+    if not allow_negative:
+        require_balance(member, points)
+    covered = min(points, max(member.points_balance, 0))
+    entry = _new_entry(member, kind=kind, points=-points, actor=actor, source=source)
+    _consume_lots(member, entry, covered, first_lot)
+    _move_balance(member, -points)
+    return entry
+
+
+def _consume_lots(member: Member, entry: LedgerEntry, points: int, first_lot: PointsLot | None) -> None:
+    touched, consumptions, needed = [], [], points
+    for lot in _open_lots(member, first_lot):
+        if needed == 0:
+            break
+        used = min(lot.remaining, needed)
+        lot.remaining -= used
+        needed -= used
+        touched.append(lot)
+        consumptions.append(LotConsumption(entry=entry, lot=lot, points=used))
+    if needed:
+        raise AssertionError(f"member {member.pk}: lots short by {needed} points; ledger invariant broken")
+    PointsLot.objects.bulk_update(touched, ["remaining"])
+    LotConsumption.objects.bulk_create(consumptions)
+
+
+def _open_lots(member: Member, first_lot: PointsLot | None):
+    """The member's lots with points left, `first_lot` first, then by expiry, fetched in pages."""
+    if first_lot is not None and first_lot.remaining > 0:
+        yield first_lot
+    lots = PointsLot.objects.filter(member=member, remaining__gt=0).order_by("expires_at", "id")
+    if first_lot is not None:
+        lots = lots.exclude(pk=first_lot.pk)
+    page = list(lots[:LOT_BATCH])
+    while page:
+        yield from page
+        if len(page) < LOT_BATCH:
+            return
+        last = page[-1]
+        after_last = Q(expires_at__gt=last.expires_at) | Q(expires_at=last.expires_at, id__gt=last.id)
+        page = list(lots.filter(after_last)[:LOT_BATCH])
+
+
+def restore_credit(member: Member, *, debit: LedgerEntry, actor: Actor, source: Source) -> LedgerEntry:
+    """Give back what `debit` took, into the lots it took from (latest-expiring first).
+
+    A negative balance is paid off first, as with any credit.
+    """
+    points = -debit.points
+    to_restore = points - max(0, -member.points_balance)
+    entry = _new_entry(member, kind="reverse", points=points, actor=actor, source=source)
+    touched = []
+    for consumption in debit.consumptions.select_related("lot").order_by("-lot__expires_at", "-lot_id"):
+        if to_restore <= 0:
+            break
+        give = min(consumption.points, to_restore)
+        consumption.lot.remaining += give
+        to_restore -= give
+        touched.append(consumption.lot)
+    PointsLot.objects.bulk_update(touched, ["remaining"])
+    _move_balance(member, points)
+    return entry

@@ -1,0 +1,64 @@
+"""`Authorization: Api-Key <key>` authentication for store POS systems."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions, permissions
+
+from .models import StoreApiKey
+from .services import api_key_digest
+
+KEYWORD = "Api-Key"
+# Recording every use would add a write to every request; once a minute is precise enough.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class StorePrincipal:
+    """The authenticated caller: a store, acting through one of its keys."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+
+    def __init__(self, api_key: StoreApiKey):
+        self.api_key = api_key
+        self.store = api_key.store
+
+    def __str__(self):
+        return f"store:{self.store.code}"
+
+
+class StoreApiKeyAuthentication(authentication.BaseAuthentication):
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        keyword, _, raw_key = header.partition(" ")
+        if keyword != KEYWORD:
+            return None
+        raw_key = raw_key.strip()
+        if not raw_key or len(raw_key) > 200:
+            raise exceptions.AuthenticationFailed("Invalid API key.")
+        key = (
+            StoreApiKey.objects.select_related("store")
+            .filter(key_hash=api_key_digest(raw_key), revoked_at__isnull=True, store__active=True)
+            .first()
+        )
+        if key is None:
+            raise exceptions.AuthenticationFailed("Invalid API key.")
+        _touch(key)
+        return StorePrincipal(key), key
+
+    def authenticate_header(self, request):
+        return KEYWORD
+
+
+def _touch(key: StoreApiKey) -> None:
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        StoreApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+
+
+class IsStore(permissions.BasePermission):
+    def has_permission(self, request, view):
+        return isinstance(request.user, StorePrincipal)

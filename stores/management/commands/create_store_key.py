@@ -1,0 +1,22 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from stores.models import Channel
+from stores.services import store_api_key_create, store_get_or_create
+
+
+class Command(BaseCommand):
+    help = "Create a store if needed and a new API key for it. The key is the last line of output."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--store", required=True, help="Store name; created if it does not exist.")
+        parser.add_argument("--channel", choices=Channel.values, default=Channel.STORE)
+        parser.add_argument("--label", default="", help="What the key is for, e.g. 'till 3'.")
+
+    def handle(self, *args, store, channel, label, **options):
+        try:
+            store_obj = store_get_or_create(name=store, channel=channel)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        key, raw_key = store_api_key_create(store=store_obj, label=label)
+        self.stdout.write(f"API key {key.prefix}… for store {store_obj.name!r} (shown once, store it now):")
+        self.stdout.write(raw_key)

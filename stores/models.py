@@ -1,0 +1,84 @@
+"""Stores (points of sale and sales channels), their API keys, and the POS replay memory."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Channel(models.TextChoices):
+    STORE = "store", "In store"
+    ONLINE = "online", "Online shop"
+    MAIL_ORDER = "mail_order", "Mail order"
+    PHONE = "phone", "Phone order"
+
+
+class Store(models.Model):
+    """A point of sale: a physical shop or a sales channel such as the online shop."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=120, unique=True)
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.STORE)
+    city = models.CharField(max_length=80, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class StoreApiKey(models.Model):
+    """A secret a store's POS presents as `Authorization: Api-Key <key>`.
+
+    Only a SHA-256 digest is stored: the key is 256 random bits, so a fast digest is as safe as
+    a slow password hash and keeps authentication to one indexed lookup per request.
+    """
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="api_keys")
+    label = models.CharField(max_length=80, blank=True)
+    prefix = models.CharField(max_length=12, help_text="First characters of the key, to recognise it.")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "store API key"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        state = "revoked" if self.revoked_at else "active"
+        return f"{self.store} {self.prefix}… ({state})"
+
+
+class IdempotencyRecord(models.Model):
+    """The answer given to one POS write, kept so that a retry with the same key gets it again.
+
+    The row is inserted first in the write's own transaction; the unique constraint makes a
+    concurrent duplicate wait for the first to commit and then replay its answer.
+    """
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    response_status = models.PositiveSmallIntegerField(null=True)
+    # Text, not JSON: a replay must return the body byte for byte, key order included.
+    response_body = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "key"], name="idempotency_key_unique_per_store"),
+            models.CheckConstraint(
+                condition=Q(response_status__isnull=True) | Q(response_status__gte=200, response_status__lt=300),
+                name="idempotency_stores_only_success",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.store_id}:{self.key}"

@@ -1,0 +1,57 @@
+"""Writes for stores and their API keys."""
+
+import hashlib
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from .models import Channel, Store, StoreApiKey
+
+KEY_PREFIX_LENGTH = 8
+
+
+def api_key_digest(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+@transaction.atomic
+def store_get_or_create(*, name: str, channel: str = Channel.STORE, city: str = "") -> Store:
+    name = name.strip()
+    if not name:
+        raise ValueError("A store needs a name.")
+    store = Store.objects.filter(name=name).first()
+    if store:
+        return store
+    code = _unique_store_code(name)
+    return Store.objects.create(name=name, code=code, channel=channel, city=city)
+
+
+def _unique_store_code(name: str) -> str:
+    base = slugify(name)[:32] or "store"
+    code, n = base, 1
+    while Store.objects.filter(code=code).exists():
+        n += 1
+        code = f"{base}-{n}"
+    return code
+
+
+@transaction.atomic
+def store_api_key_create(*, store: Store, label: str = "", created_by=None) -> tuple[StoreApiKey, str]:
+    """Create a key and return it with its secret, which is never stored and never shown again."""
+    raw_key = secrets.token_urlsafe(32)
+    key = StoreApiKey.objects.create(
+        store=store,
+        label=label,
+        prefix=raw_key[:KEY_PREFIX_LENGTH],
+        key_hash=api_key_digest(raw_key),
+        created_by=created_by,
+    )
+    return key, raw_key
+
+
+def store_api_key_revoke(*, key: StoreApiKey) -> StoreApiKey:
+    StoreApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    key.refresh_from_db(fields=["revoked_at"])
+    return key

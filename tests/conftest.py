@@ -1,0 +1,83 @@
+"""Shared fixtures. Tests run against the real PostgreSQL and Redis on 127.0.0.1 (see Makefile)."""
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from rewards.earning import earning_setup_invalidate
+from tests.factories import MemberFactory, StoreFactory, create_api_key
+
+
+def pytest_sessionstart(session):
+    """Fail fast, with a message that says what to start, when the services are not reachable."""
+    import psycopg2
+    import redis
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        pytest.exit("The tests need PostgreSQL: run them with `make test` (DATABASE_URL=postgres://...).", 2)
+    where = f"{db['HOST']}:{db['PORT']}"
+    try:
+        psycopg2.connect(
+            host=db["HOST"],
+            port=db["PORT"],
+            user=db["USER"],
+            password=db["PASSWORD"],
+            dbname="postgres",
+            connect_timeout=3,
+        ).close()
+    except psycopg2.OperationalError as exc:
+        pytest.exit(f"PostgreSQL is not reachable at {where}: {exc}".strip(), 2)
+    redis_url = settings.REDIS_URL
+    try:
+        redis.Redis.from_url(redis_url, socket_connect_timeout=3).ping()
+    except (redis.RedisError, ValueError) as exc:
+        pytest.exit(f"Redis is not reachable at {redis_url!r}: {exc}", 2)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    earning_setup_invalidate()
+    cache.clear()
+    yield
+    earning_setup_invalidate()
+
+
+@pytest.fixture
+def store(db):
+    return StoreFactory()
+
+
+@pytest.fixture
+def api_key(store):
+    return create_api_key(store)
+
+
+@pytest.fixture
+def api(api_key):
+    """A DRF client authenticated as `store`'s POS."""
+    key, raw = api_key
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    client.store = key.store
+    client.key = key
+    return client
+
+
+@pytest.fixture
+def member(db):
+    return MemberFactory()
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_user(username="staff", password="x" * 16, is_staff=True)
+
+
+@pytest.fixture
+def admin_client_logged(client, django_user_model):
+    admin = django_user_model.objects.create_superuser(username="boss", password="x" * 16, email="b@example.com")
+    client.force_login(admin)
+    client.user = admin
+    return client

@@ -1,0 +1,102 @@
+"""A hypothesis state machine over earn / return / redeem / cancel / expire / adjust.
+
+After every step the ledger invariants hold: balance == sum(entries), running balances chain,
+no lot below zero, and the lots hold exactly max(balance, 0).
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+
+from loyalty.errors import DomainError
+from members.models import Member
+from members.services import purchase_return
+from rewards.models import Redemption
+from rewards.services import points_adjust, points_expire, points_redeem, redemption_cancel
+from tests.factories import MemberFactory, StoreFactory, buy
+from tests.ledger_checks import assert_ledger_consistent
+
+pytestmark = pytest.mark.django_db
+
+amounts = st.decimals(min_value=Decimal("1.00"), max_value=Decimal("2000.00"), places=2)
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    def __init__(self):
+        super().__init__()
+        self.store = StoreFactory()
+        self.member = MemberFactory()
+        self.staff = get_user_model().objects.create_user(username=f"staff{self.member.pk}")
+        self.purchases = []
+        self.redemptions = []
+        self.clock = timezone.now() - timedelta(days=900)
+
+    def balance(self) -> int:
+        return Member.objects.get(pk=self.member.pk).points_balance
+
+    @rule(total=amounts, days=st.integers(min_value=0, max_value=120))
+    def earn(self, total, days):
+        self.clock = min(self.clock + timedelta(days=days), timezone.now())
+        self.purchases.append(buy(self.member, self.store, total, occurred_at=self.clock))
+
+    @precondition(lambda self: self.purchases)
+    @rule(data=st.data())
+    def give_back(self, data):
+        purchase = data.draw(st.sampled_from(self.purchases))
+        purchase.refresh_from_db()
+        left = purchase.total - purchase.returned_amount
+        if left <= 0:
+            return
+        amount = data.draw(st.decimals(min_value=Decimal("0.01"), max_value=left, places=2))
+        purchase_return(purchase=purchase, store=self.store, receipt_id=f"R{purchase.pk}-{left}", amount=amount)
+
+    @rule(share=st.integers(min_value=5, max_value=120))
+    def redeem(self, share):
+        # A share of the balance, so most redemptions succeed and a few are refused.
+        points = max(1, self.balance() * share // 100)
+        try:
+            self.redemptions.append(points_redeem(member=self.member, points=points, receipt_id="S", store=self.store))
+        except DomainError as refused:
+            assert refused.code == "insufficient_points" and points > self.balance()
+
+    @precondition(lambda self: self.redemptions)
+    @rule(data=st.data())
+    def cancel(self, data):
+        redemption = data.draw(st.sampled_from(self.redemptions))
+        if Redemption.objects.get(pk=redemption.pk).status == "completed":
+            redemption_cancel(redemption=redemption, store=self.store)
+
+    @rule(days=st.integers(min_value=0, max_value=1200))
+    def expire(self, days):
+        points_expire(
+            as_of=self.clock + timedelta(days=days), member_id_from=self.member.pk, member_id_to=self.member.pk + 1
+        )
+
+    @rule(points=st.integers(min_value=-300, max_value=300).filter(bool))
+    def adjust(self, points):
+        try:
+            points_adjust(member=self.member, points=points, reason="property test", staff_user=self.staff)
+        except DomainError as refused:
+            assert refused.code == "insufficient_points" and -points > self.balance()
+
+    @invariant()
+    def ledger_is_consistent(self):
+        assert_ledger_consistent(self.member.pk)
+
+
+def test_ledger_invariants_hold_under_any_sequence():
+    run_state_machine_as_test(
+        LedgerMachine,
+        settings=settings(
+            max_examples=60,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        ),
+    )
