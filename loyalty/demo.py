@@ -14,14 +14,18 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from faker import Faker
 
+from jobs.registry import NIGHTLY_ORDER
+from jobs.services import job_run_now
 from loyalty.errors import DomainError
 from members.models import Member
 from members.services import member_enroll, member_suspend, purchase_record, purchase_return
 from rewards.earning import BasketLine, earning_setup_invalidate
 from rewards.models import EarningRule
-from rewards.services import points_adjust, points_expire, points_redeem
+from rewards.services import points_adjust, points_redeem
 from stores.models import Channel, Store
 from stores.services import store_get_or_create
+from tiers.models import Tier
+from tiers.selectors import tiers_invalidate
 
 STORES = [
     ("Shanghai Nanjing Road", Channel.STORE, "Shanghai"),
@@ -42,6 +46,14 @@ CATALOGUE = {
     "merchandise": (["MUG", "TUMBLER", "TOTE"], 49, 199, 8),
     "equipment": (["GRINDER", "POUR-OVER-KIT", "ESPRESSO-MACHINE"], 199, 3999, 5),
 }
+
+# code, name, 12-month spend, earn multiplier, benefits. A VIP card is not a discount card (seed 003).
+TIERS = [
+    ("member", "Member", Decimal(0), Decimal("1.00"), "Points on every purchase; birthday treat."),
+    ("silver", "Silver", Decimal(2000), Decimal("1.25"), "1.25x points; free size upgrade on drinks."),
+    ("gold", "Gold", Decimal(8000), Decimal("1.50"), "1.5x points; new-product tastings; free grinder service."),
+    ("black", "Black", Decimal(20000), Decimal("2.00"), "2x points; club events; trade-in of old equipment."),
+]
 
 # Purchases per month by month of year: the Singles' Day and year-end peaks, a summer lull.
 SEASON = {1: 1.1, 2: 1.2, 3: 0.9, 4: 0.9, 5: 1.0, 6: 0.9, 7: 0.8, 8: 0.8, 9: 1.0, 10: 1.0, 11: 1.5, 12: 1.4}
@@ -71,6 +83,7 @@ class DemoBuilder:
         stores = [store_get_or_create(name=n, channel=c, city=city) for n, c, city in STORES]
         self.summary.stores = len(stores)
         self._earning_rules(stores)
+        self._tiers()
         staff = self._staff()
         members = []
         for i in range(self.size):
@@ -80,8 +93,17 @@ class DemoBuilder:
             self._history(member, stores)
         self._redemptions(members, stores)
         self._staff_touches(members, staff)
-        points_expire(as_of=self.now)
+        for job in NIGHTLY_ORDER:
+            job_run_now(name=job, triggered_by="demo data")
         return self.summary
+
+    def _tiers(self) -> None:
+        for rank, (code, name, threshold, multiplier, benefits) in enumerate(TIERS, start=1):
+            Tier.objects.get_or_create(
+                code=code,
+                defaults=dict(name=name, rank=rank, threshold=threshold, earn_multiplier=multiplier, benefits=benefits),
+            )
+        tiers_invalidate()
 
     def _earning_rules(self, stores: list[Store]) -> None:
         singles_day = self.now.replace(month=11, day=11, hour=0, minute=0, second=0)

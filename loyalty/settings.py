@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "tiers",
     "rewards",
     "feedback",
+    "messaging",
+    "jobs",
 ]
 
 MIDDLEWARE = [
@@ -193,6 +195,9 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=900)
 # Must exceed the longest task, or Redis hands an unacknowledged task to a second worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Members per chunk of a batch job: small enough for a chunk to finish in seconds, so several
+# workers share a run and a redelivered chunk costs little.
+JOB_CHUNK_SIZE = env.int("JOB_CHUNK_SIZE", default=20000)
 CELERY_TIMEZONE = TIME_ZONE
 
 # Security: strict by default whenever DEBUG is off (manage.py check --deploy is clean).

@@ -8,9 +8,12 @@ from django.utils.html import format_html, format_html_join
 from loyalty.errors import DomainError
 from rewards.models import LedgerEntry
 from rewards.services import points_adjust
+from tiers.models import TierChange
+from tiers.services import tier_pin
 
-from .forms import PointsAdjustForm, SuspendForm
-from .models import Member, Purchase, PurchaseLine, Return, ReturnLine
+from .forms import PointsAdjustForm, SuspendForm, TierPinForm
+from .journey import stage_counts, stage_policy, stage_policy_invalidate
+from .models import Member, MemberHabit, Purchase, PurchaseLine, Return, ReturnLine, Stage, StageChange, StagePolicy
 from .services import member_reinstate, member_suspend
 
 RECENT_ROWS = 15
@@ -36,15 +39,28 @@ class MemberAdmin(admin.ModelAdmin):
         "name",
         "phone",
         "status",
+        "stage",
+        "lapse_state",
+        "tier",
         "points_balance",
         "lifetime_spend",
         "purchase_count",
         "last_purchase_at",
     )
-    list_filter = ("status", "enrolled_channel", "enrolled_store", "consent_email", "consent_sms", "enrolled_at")
+    list_filter = (
+        "status",
+        "stage",
+        "lapse_state",
+        "tier",
+        "enrolled_channel",
+        "enrolled_store",
+        "consent_email",
+        "consent_sms",
+        "enrolled_at",
+    )
     search_fields = ("=phone", "=card_number", "name", "email", "=referral_code")
     date_hierarchy = "enrolled_at"
-    list_select_related = ("enrolled_store",)
+    list_select_related = ("enrolled_store", "tier")
     raw_id_fields = ("referred_by",)
     readonly_fields = (
         "public_id",
@@ -59,9 +75,18 @@ class MemberAdmin(admin.ModelAdmin):
         "first_purchase_at",
         "last_purchase_at",
         "enrolled_at",
+        "stage",
+        "stage_changed_at",
+        "lapse_state",
+        "tier",
+        "tier_valid_until",
+        "tier_pinned_until",
+        "tier_pin_reason",
+        "habits",
         "points_tools",
         "recent_ledger",
         "recent_purchases",
+        "timeline",
     )
     fieldsets = (
         (None, {"fields": ("public_id", "card_number", "name", "phone", "email", "birthday", "interests")}),
@@ -71,6 +96,22 @@ class MemberAdmin(admin.ModelAdmin):
         ),
         ("Consent", {"fields": ("consent_email", "consent_sms", "consent_updated_at")}),
         ("Status", {"fields": ("status", "suspended_reason", "suspended_at")}),
+        (
+            "Journey and tier",
+            {
+                "fields": (
+                    "stage",
+                    "stage_changed_at",
+                    "lapse_state",
+                    "tier",
+                    "tier_valid_until",
+                    "tier_pinned_until",
+                    "tier_pin_reason",
+                    "habits",
+                )
+            },
+        ),
+        ("Stage, lapse and tier history", {"fields": ("timeline",)}),
         (
             "Points and spend",
             {
@@ -87,7 +128,7 @@ class MemberAdmin(admin.ModelAdmin):
         ("Recent ledger entries", {"fields": ("recent_ledger",)}),
         ("Recent purchases", {"fields": ("recent_purchases",)}),
     )
-    actions = ["adjust_points_action", "suspend_action", "reinstate_action"]
+    actions = ["adjust_points_action", "suspend_action", "reinstate_action", "pin_tier_action"]
 
     def has_add_permission(self, request):
         # Members are enrolled through the enrolment service (POS, portal or demo data).
@@ -100,6 +141,7 @@ class MemberAdmin(admin.ModelAdmin):
         own = [
             path("adjust-points/", self.admin_site.admin_view(self.adjust_points_view), name="members_member_adjust"),
             path("suspend/", self.admin_site.admin_view(self.suspend_view), name="members_member_suspend"),
+            path("pin-tier/", self.admin_site.admin_view(self.pin_tier_view), name="members_member_pin_tier"),
         ]
         return own + super().get_urls()
 
@@ -149,6 +191,50 @@ class MemberAdmin(admin.ModelAdmin):
             ),
         )
         return _table(("When", "Receipt", "Store", "Channel", "Total", "Points"), rows)
+
+    @admin.display(description="Buys in")
+    def habits(self, member):
+        rows = MemberHabit.objects.filter(member=member).order_by("dimension", "-purchases")
+        return ", ".join(f"{h.value} ({h.purchases}, last {h.last_at:%Y-%m-%d})" for h in rows) or "-"
+
+    @admin.display(description="Timeline")
+    def timeline(self, member):
+        events = [
+            (c.created_at, f"{c.kind}: {c.from_value} → {c.to_value}", c.reason, c.run_id or "purchase/return")
+            for c in StageChange.objects.filter(member=member)[:RECENT_ROWS]
+        ] + [
+            (
+                c.created_at,
+                f"tier {c.kind}: {c.from_tier or '-'} → {c.to_tier}",
+                c.reason,
+                c.run_id or c.staff_user or "purchase",
+            )
+            for c in TierChange.objects.filter(member=member).select_related("from_tier", "to_tier", "staff_user")[
+                :RECENT_ROWS
+            ]
+        ]
+        events.sort(key=lambda e: e[0], reverse=True)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((when.strftime("%Y-%m-%d %H:%M"), what, why, by) for when, what, why, by in events),
+        )
+        return _table(("When", "Change", "Why", "Run / by"), rows)
+
+    @admin.action(description="Pin a tier for the selected members…")
+    def pin_tier_action(self, request, queryset):
+        return _redirect_with_ids("admin:members_member_pin_tier", queryset)
+
+    def pin_tier_view(self, request):
+        return self._bulk_view(
+            request,
+            form_class=TierPinForm,
+            title="Pin a tier",
+            intro="Keeps the members on this tier (or higher, if they earn it) until the date, whatever their spend.",
+            apply=lambda member, data: tier_pin(
+                member=member, tier=data["tier"], until=data["until"], reason=data["reason"], staff_user=request.user
+            ),
+        )
 
     @admin.action(description="Adjust points of the selected members…")
     def adjust_points_action(self, request, queryset):
@@ -267,3 +353,45 @@ class ReturnAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("=receipt_id", "=purchase__receipt_id", "=purchase__member__phone")
     list_select_related = ("store", "purchase__store")
     inlines = [ReturnLineInline]
+
+
+@admin.register(StageChange)
+class StageChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "member", "kind", "from_value", "to_value", "reason", "run")
+    list_filter = ("kind", "to_value", "created_at")
+    search_fields = ("=member__phone", "=member__card_number", "member__name")
+    list_select_related = ("member",)
+    date_hierarchy = "created_at"
+
+
+@admin.register(StagePolicy)
+class StagePolicyAdmin(admin.ModelAdmin):
+    """Editing the thresholds, with a preview of how many members each stage would hold."""
+
+    change_form_template = "admin/members/stagepolicy/change_form.html"
+
+    def has_add_permission(self, request):
+        return not StagePolicy.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        stage_policy_invalidate()
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method == "POST" and "_preview" in request.POST and object_id:
+            return self._preview(request, object_id)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _preview(self, request, object_id):
+        saved = self.get_object(request, object_id)
+        form = self.get_form(request, saved)(request.POST, instance=StagePolicy.objects.get(pk=saved.pk))
+        context = {**self.admin_site.each_context(request), "title": "Stage policy preview", "opts": self.model._meta}
+        if form.is_valid():
+            edited = form.save(commit=False)
+            now_counts, edited_counts = stage_counts(policy=stage_policy()), stage_counts(policy=edited)
+            context["rows"] = [(label, now_counts[code], edited_counts[code]) for code, label in Stage.choices]
+        context.update(form=form, post=request.POST)
+        return TemplateResponse(request, "admin/members/stagepolicy/preview.html", context)

@@ -1,6 +1,7 @@
 from django import forms
 
 from rewards.services import MAX_POINTS_PER_OPERATION
+from tiers.models import Tier
 
 
 class PointsAdjustForm(forms.Form):
@@ -24,3 +25,9 @@ class SuspendForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Why this customer is suspended (abuse, fraud, ...). Recorded on the member.",
     )
+
+
+class TierPinForm(forms.Form):
+    tier = forms.ModelChoiceField(queryset=Tier.objects.order_by("rank"))
+    until = forms.DateTimeField(help_text="The pin ends then; requalification applies from that date.")
+    reason = forms.CharField(max_length=300, widget=forms.Textarea(attrs={"rows": 2}))

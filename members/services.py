@@ -20,8 +20,11 @@ from rewards.earning import BasketLine, points_for_basket
 from rewards.ledger import Actor, lock_member
 from rewards.services import points_earn_for_purchase, points_reverse_for_return
 from stores.models import Channel, Store
+from tiers.selectors import tier_by_id
+from tiers.services import tier_after_purchase
 
 from .identifiers import InvalidPhone, new_card_number, new_referral_code, normalize_phone
+from .journey import habits_record, member_stage_refresh, member_won_back
 from .models import Member, MemberStatus, Purchase, PurchaseLine, Return, ReturnLine
 
 CENT = Decimal("0.01")
@@ -77,12 +80,18 @@ def member_enroll(
         enrolled_store=store,
         enrolled_channel=channel,
     )
+    member = _insert_member(fields)
+    member_stage_refresh(member=member)
+    return member
+
+
+def _insert_member(fields: dict) -> Member:
     for _ in range(5):
         try:
             with transaction.atomic():
                 return Member.objects.create(card_number=new_card_number(), referral_code=new_referral_code(), **fields)
         except IntegrityError:
-            existing = Member.objects.filter(phone=phone).first()
+            existing = Member.objects.filter(phone=fields["phone"]).first()
             if existing:
                 raise _already_enrolled(existing) from None
     raise Conflict("Could not allocate a unique card number; please retry.")
@@ -169,8 +178,20 @@ def purchase_quote(
     _check_basket(currency=currency, total=total, lines=lines, occurred_at=occurred_at)
     if member is not None and member.is_suspended:
         return 0, SUSPENDED_NOTE
-    quote = points_for_basket(lines=lines, total=total, channel=channel, store_id=store.pk, at=occurred_at)
+    quote = points_for_basket(
+        lines=lines,
+        total=total,
+        channel=channel,
+        store_id=store.pk,
+        at=occurred_at,
+        member_multiplier=_multiplier(member),
+    )
     return quote.points, quote.note
+
+
+def _multiplier(member: Member | None) -> Decimal:
+    tier = tier_by_id(member.tier_id) if member else None
+    return tier.earn_multiplier if tier else Decimal(1)
 
 
 @transaction.atomic
@@ -186,14 +207,25 @@ def purchase_record(
     currency: str = "",
     api_key=None,
 ) -> Purchase:
-    """Record a receipt and credit its points. A receipt id is accepted once per store."""
+    """Record a receipt and credit its points. A receipt id is accepted once per store.
+
+    In the same transaction the member's aggregates, habits, lapse state, stage and tier move; the
+    tier multiplier in force before the purchase applies to its points.
+    """
     currency = currency or settings.DEFAULT_CURRENCY
     _check_basket(currency=currency, total=total, lines=lines, occurred_at=occurred_at)
     member = lock_member(member.pk)
     if member.is_suspended:
         points, note = 0, SUSPENDED_NOTE
     else:
-        quote = points_for_basket(lines=lines, total=total, channel=channel, store_id=store.pk, at=occurred_at)
+        quote = points_for_basket(
+            lines=lines,
+            total=total,
+            channel=channel,
+            store_id=store.pk,
+            at=occurred_at,
+            member_multiplier=_multiplier(member),
+        )
         points, note = quote.points, quote.note
     purchase = _insert_purchase(
         member=member,
@@ -214,6 +246,10 @@ def purchase_record(
     )
     points_earn_for_purchase(member=member, purchase=purchase, actor=Actor(store=store, api_key=api_key))
     _count_purchase(member, purchase)
+    habits_record(member=member, channel=channel, categories={li.category for li in lines}, at=occurred_at)
+    member_won_back(member=member)
+    member_stage_refresh(member=member)
+    tier_after_purchase(member=member)
     purchase.member = member
     return purchase
 
@@ -237,6 +273,9 @@ def _count_purchase(member: Member, purchase: Purchase) -> None:
         purchase_count=F("purchase_count") + 1,
         first_purchase_at=first,
         last_purchase_at=last,
+        # The nightly lapse job works out the new lapse date from the new last purchase.
+        lapse_due_at=None,
+        lapse_basis_at=None,
     )
     member.lifetime_spend += purchase.total
     member.purchase_count += 1
@@ -282,8 +321,16 @@ def purchase_return(
         points_reverse_for_return(
             member=member, return_record=return_record, points=points, actor=Actor(store=store, api_key=api_key)
         )
-    Member.objects.filter(pk=member.pk).update(lifetime_spend=F("lifetime_spend") - amount)
+    fully_returned = returned_after == purchase.total
+    Member.objects.filter(pk=member.pk).update(
+        lifetime_spend=F("lifetime_spend") - amount,
+        purchase_count=F("purchase_count") - int(fully_returned),
+        lapse_due_at=None,
+        lapse_basis_at=None,
+    )
     member.lifetime_spend -= amount
+    member.purchase_count -= int(fully_returned)
+    member_stage_refresh(member=member)
     return_record.purchase.member = member
     return return_record
 

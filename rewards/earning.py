@@ -1,20 +1,20 @@
 """How many points a basket earns, and when they expire. Pure computation: nothing is written.
 
-The policy and rules are read on almost every POS request, so they are cached per process for a
-short time; an edit in the admin takes effect within `SETUP_TTL_SECONDS`.
+The policy and rules are read on almost every POS request, so they are cached per process (see
+`loyalty.config_cache`).
 """
 
-import calendar
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 
+from loyalty.config_cache import ConfigCache
+from loyalty.dates import add_months
+
 from .models import EarningPolicy, EarningRule, ExpiryMode, Rounding
 
-SETUP_TTL_SECONDS = 30
 _ROUNDING = {Rounding.DOWN: ROUND_FLOOR, Rounding.HALF_UP: ROUND_HALF_UP, Rounding.UP: ROUND_CEILING}
 
 
@@ -42,19 +42,14 @@ class EarningSetup:
     rules: tuple[EarningRule, ...]
 
 
-_cached: dict = {"loaded_at": float("-inf"), "setup": None}
+def _load_setup() -> EarningSetup:
+    policy, _ = EarningPolicy.objects.get_or_create(pk=1)
+    return EarningSetup(policy, tuple(EarningRule.objects.filter(active=True)))
 
 
-def earning_setup() -> EarningSetup:
-    if time.monotonic() - _cached["loaded_at"] > SETUP_TTL_SECONDS:
-        policy, _ = EarningPolicy.objects.get_or_create(pk=1)
-        rules = tuple(EarningRule.objects.filter(active=True))
-        _cached.update(setup=EarningSetup(policy, rules), loaded_at=time.monotonic())
-    return _cached["setup"]
-
-
-def earning_setup_invalidate() -> None:
-    _cached["loaded_at"] = float("-inf")
+_setup = ConfigCache(_load_setup)
+earning_setup = _setup.get
+earning_setup_invalidate = _setup.invalidate
 
 
 def _rule_applies(rule: EarningRule, line: BasketLine, *, channel: str, store_id: int | None, at: datetime) -> bool:
@@ -97,7 +92,4 @@ def lot_expiry(earned_at: datetime) -> datetime:
     local = timezone.localtime(earned_at)
     if policy.expiry_mode == ExpiryMode.END_OF_FOLLOWING_YEAR:
         return local.replace(year=local.year + 2, month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-    month_index = local.month - 1 + policy.expiry_months
-    year, month = local.year + month_index // 12, month_index % 12 + 1
-    day = min(local.day, calendar.monthrange(year, month)[1])
-    return local.replace(year=year, month=month, day=day)
+    return add_months(local, policy.expiry_months)

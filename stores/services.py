@@ -2,12 +2,14 @@
 
 import hashlib
 import secrets
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .models import Channel, Store, StoreApiKey
+from .models import Channel, IdempotencyRecord, Store, StoreApiKey
 
 KEY_PREFIX_LENGTH = 8
 
@@ -55,3 +57,10 @@ def store_api_key_revoke(*, key: StoreApiKey) -> StoreApiKey:
     StoreApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     key.refresh_from_db(fields=["revoked_at"])
     return key
+
+
+def idempotency_records_purge(*, older_than: timedelta | None = None) -> int:
+    """Forget POS replay records past their useful life; a retry that late is a new request."""
+    cutoff = timezone.now() - (older_than or timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS))
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

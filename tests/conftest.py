@@ -4,7 +4,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from rewards.earning import earning_setup_invalidate
+from loyalty.config_cache import invalidate_all
 from tests.factories import MemberFactory, StoreFactory, create_api_key
 
 
@@ -38,10 +38,10 @@ def pytest_sessionstart(session):
 
 @pytest.fixture(autouse=True)
 def _fresh_caches():
-    earning_setup_invalidate()
+    invalidate_all()
     cache.clear()
     yield
-    earning_setup_invalidate()
+    invalidate_all()
 
 
 @pytest.fixture

@@ -1,11 +1,12 @@
 from decimal import Decimal
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from members.models import LapseState, Stage
 from stores.models import Channel
+from tiers.selectors import member_tier_progress
 
 MAX_ITEMS = 500
 MAX_QUANTITY = 100_000
@@ -20,6 +21,17 @@ class MemberEnrollInput(serializers.Serializer):
     consent_marketing = serializers.BooleanField(required=False, default=False)
 
 
+class TierOutput(serializers.Serializer):
+    code = serializers.CharField(source="tier.code")
+    name = serializers.CharField(source="tier.name")
+    rank = serializers.IntegerField(source="tier.rank")
+    valid_until = serializers.DateTimeField(allow_null=True)
+    next_tier = serializers.CharField(source="next_tier.code", allow_null=True, default=None)
+    spend_to_next = serializers.DecimalField(
+        max_digits=14, decimal_places=2, allow_null=True, help_text="Qualifying spend still needed for next_tier."
+    )
+
+
 class MemberOutput(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     card_number = serializers.CharField()
@@ -31,15 +43,13 @@ class MemberOutput(serializers.Serializer):
     points_balance = serializers.IntegerField()
     lifetime_spend = serializers.DecimalField(max_digits=14, decimal_places=2)
     tier = serializers.SerializerMethodField()
-    stage = serializers.SerializerMethodField()
+    stage = serializers.ChoiceField(choices=Stage.choices)
+    lapse_state = serializers.ChoiceField(choices=LapseState.choices)
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field(TierOutput(allow_null=True))
     def get_tier(self, member):
-        return None
-
-    @extend_schema_field(OpenApiTypes.STR)
-    def get_stage(self, member):
-        return None
+        progress = member_tier_progress(member=member)
+        return TierOutput(progress).data if progress else None
 
 
 class LineInput(serializers.Serializer):

@@ -27,7 +27,8 @@ def test_enrol_returns_the_member_representation(api):
         "points_balance": 0,
         "lifetime_spend": "0.00",
         "tier": None,
-        "stage": None,
+        "stage": "target",
+        "lapse_state": "active",
     }
     assert member.enrolled_store == api.store
     assert member.consent_email and member.consent_sms

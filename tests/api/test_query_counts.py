@@ -9,7 +9,7 @@ from tests.factories import buy
 
 pytestmark = pytest.mark.django_db
 
-PURCHASE_QUERY_BUDGET = 17
+PURCHASE_QUERY_BUDGET = 19
 
 
 def test_purchase_request_uses_a_constant_number_of_queries(api, member):

@@ -1,4 +1,4 @@
-"""Members and what they bought: purchases with their lines, and returns against them."""
+"""What members bought: purchases with their lines, and returns against them."""
 
 import uuid
 
@@ -7,64 +7,7 @@ from django.db.models import F, Q
 
 from stores.models import Channel, Store
 
-
-class MemberStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    SUSPENDED = "suspended", "Suspended"
-
-
-class Member(models.Model):
-    """A person in the loyalty programme.
-
-    The aggregates (points balance, lifetime spend, purchase count, first/last purchase) are
-    caches of the ledger and the purchases; the services that write those rows update them in the
-    same transaction, so they are always exact.
-    """
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    card_number = models.CharField(max_length=20, unique=True, editable=False)
-    phone = models.CharField(max_length=20, unique=True, help_text="E.164, e.g. +8613800000000")
-    email = models.EmailField(blank=True)
-    name = models.CharField(max_length=100, blank=True)
-    birthday = models.DateField(null=True, blank=True)
-    enrolled_store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    enrolled_channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.STORE)
-    enrolled_at = models.DateTimeField(auto_now_add=True)
-    consent_email = models.BooleanField("email marketing consent", default=False)
-    consent_sms = models.BooleanField("SMS marketing consent", default=False)
-    consent_updated_at = models.DateTimeField(null=True, blank=True)
-    interests = models.JSONField(default=list, blank=True)
-    referral_code = models.CharField(max_length=12, unique=True, editable=False)
-    referred_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals")
-    status = models.CharField(max_length=12, choices=MemberStatus.choices, default=MemberStatus.ACTIVE)
-    suspended_reason = models.TextField(blank=True)
-    suspended_at = models.DateTimeField(null=True, blank=True)
-
-    points_balance = models.BigIntegerField(default=0, editable=False)
-    lifetime_spend = models.DecimalField(max_digits=14, decimal_places=2, default=0, editable=False)
-    purchase_count = models.PositiveIntegerField(default=0, editable=False)
-    first_purchase_at = models.DateTimeField(null=True, blank=True, editable=False)
-    last_purchase_at = models.DateTimeField(null=True, blank=True, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["-id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(status="active") | ~Q(suspended_reason=""),
-                name="member_suspension_has_reason",
-            ),
-            models.CheckConstraint(condition=Q(lifetime_spend__gte=0), name="member_lifetime_spend_not_negative"),
-            models.CheckConstraint(condition=~Q(referred_by=F("id")), name="member_not_own_referrer"),
-        ]
-        indexes = [models.Index(fields=["name"]), models.Index(fields=["email"])]
-
-    def __str__(self):
-        return f"{self.name or 'Member'} ({self.card_number})"
-
-    @property
-    def is_suspended(self) -> bool:
-        return self.status == MemberStatus.SUSPENDED
+from .member import Member
 
 
 class Purchase(models.Model):

@@ -1,0 +1,74 @@
+"""Runs of the batch jobs and the chunks they are split into, so several workers share a run
+and a chunk redelivered after a worker died is simply run again."""
+
+from django.db import models
+from django.db.models import Q
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class JobRun(models.Model):
+    """One run of a named job as of a point in time. `since` is set for an incremental run: only
+    what changed after that moment is examined."""
+
+    name = models.CharField(max_length=40)
+    as_of = models.DateTimeField()
+    since = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    examined = models.PositiveBigIntegerField(default=0)
+    changed = models.PositiveBigIntegerField(default=0)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    triggered_by = models.CharField(max_length=80, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(chunks_done__lte=models.F("chunks_total")), name="job_run_chunks_le_total"
+            ),
+        ]
+        indexes = [models.Index(fields=["name", "status", "-as_of"])]
+
+    def __str__(self):
+        return f"{self.name} as of {self.as_of:%Y-%m-%d %H:%M} ({self.status})"
+
+    @property
+    def seconds(self) -> float | None:
+        return (self.finished_at - self.started_at).total_seconds() if self.finished_at else None
+
+
+class ChunkStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+
+
+class JobChunk(models.Model):
+    """A range of member ids [id_from, id_to) of one run."""
+
+    run = models.ForeignKey(JobRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    id_from = models.BigIntegerField()
+    id_to = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=ChunkStatus.choices, default=ChunkStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    examined = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="job_chunk_unique_index"),
+            models.CheckConstraint(condition=Q(id_to__gt=models.F("id_from")), name="job_chunk_range_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"{self.run.name} chunk {self.index} [{self.id_from}, {self.id_to})"

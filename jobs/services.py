@@ -1,0 +1,115 @@
+"""Starting a job run, splitting it into chunks of member ids, and running a chunk exactly once.
+
+A chunk's work and its "done" mark commit together, so a chunk whose worker died is simply run
+again (its services are idempotent), and a redelivered chunk that already finished is skipped.
+"""
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Max, Min
+from django.utils import timezone
+
+from loyalty.errors import field_error
+from members.models import Member
+
+from .models import ChunkStatus, JobChunk, JobRun, RunStatus
+from .registry import JOBS, Job
+
+
+def _since(job: Job, as_of: datetime, full: bool) -> datetime | None:
+    """An incremental run starts where the last finished run stopped, unless the rules changed."""
+    if full or job.rules_changed_at is None:
+        return None
+    last = JobRun.objects.filter(name=job.name, status=RunStatus.DONE, as_of__lte=as_of).order_by("-as_of").first()
+    if last is None or job.rules_changed_at() > last.started_at:
+        return None
+    return last.as_of
+
+
+@transaction.atomic
+def job_run_start(*, name: str, as_of: datetime | None = None, full: bool = False, triggered_by: str = "") -> JobRun:
+    job = JOBS.get(name)
+    if job is None:
+        raise field_error("name", f"Unknown job {name!r}; known: {', '.join(JOBS)}.")
+    as_of = as_of or timezone.now()
+    run = JobRun.objects.create(name=name, as_of=as_of, since=_since(job, as_of, full), triggered_by=triggered_by)
+    bounds = Member.objects.aggregate(low=Min("pk"), high=Max("pk"))
+    size = settings.JOB_CHUNK_SIZE
+    chunks = []
+    if bounds["low"] is not None:
+        for index, start in enumerate(range(bounds["low"], bounds["high"] + 1, size)):
+            chunks.append(JobChunk(run=run, index=index, id_from=start, id_to=start + size))
+    JobChunk.objects.bulk_create(chunks)
+    run.chunks_total = len(chunks)
+    if not chunks:
+        run.status, run.finished_at = RunStatus.DONE, timezone.now()
+    run.save(update_fields=["chunks_total", "status", "finished_at"])
+    return run
+
+
+def job_chunk_run(*, chunk_id: int) -> bool:
+    """Run one chunk unless it is already done. Returns whether it ran."""
+    chunk = JobChunk.objects.select_related("run").get(pk=chunk_id)
+    if chunk.status == ChunkStatus.DONE or chunk.run.status == RunStatus.FAILED:
+        return False
+    JobChunk.objects.filter(pk=chunk_id).update(status=ChunkStatus.RUNNING, attempts=F("attempts") + 1)
+    run = chunk.run
+    try:
+        with transaction.atomic():
+            result = JOBS[run.name].chunk(
+                as_of=run.as_of, member_id_from=chunk.id_from, member_id_to=chunk.id_to, since=run.since, run=run
+            )
+            finished = (
+                JobChunk.objects.filter(pk=chunk_id)
+                .exclude(status=ChunkStatus.DONE)
+                .update(
+                    status=ChunkStatus.DONE,
+                    examined=result.examined,
+                    changed=result.changed,
+                    finished_at=timezone.now(),
+                )
+            )
+            if not finished:
+                # Another delivery of this chunk finished first; its work stands, ours is rolled back.
+                transaction.set_rollback(True)
+                return False
+            JobRun.objects.filter(pk=run.pk).update(
+                chunks_done=F("chunks_done") + 1,
+                examined=F("examined") + result.examined,
+                changed=F("changed") + result.changed,
+            )
+            JobRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, chunks_done=F("chunks_total")).update(
+                status=RunStatus.DONE, finished_at=timezone.now()
+            )
+    except Exception:
+        JobRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, finished_at=timezone.now())
+        JobChunk.objects.filter(pk=chunk_id).update(status=ChunkStatus.PENDING)
+        raise
+    return True
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run: JobRun
+    seconds: float
+
+    def line(self) -> str:
+        mode = "full" if self.run.since is None else f"since {timezone.localtime(self.run.since):%Y-%m-%d %H:%M}"
+        return (
+            f"{self.run.name}: examined {self.run.examined}, changed {self.run.changed}, "
+            f"{self.seconds:.2f}s ({self.run.chunks_total} chunks, {mode})"
+        )
+
+
+def job_run_now(*, name: str, as_of: datetime | None = None, full: bool = False, triggered_by: str = "") -> RunSummary:
+    """Run a whole job in this process, chunk after chunk (the shell and tests use this)."""
+    started = time.monotonic()
+    run = job_run_start(name=name, as_of=as_of, full=full, triggered_by=triggered_by)
+    for chunk_id in run.chunks.order_by("index").values_list("pk", flat=True):
+        job_chunk_run(chunk_id=chunk_id)
+    run.refresh_from_db()
+    return RunSummary(run, time.monotonic() - started)

@@ -1,0 +1,343 @@
+"""The six-stage journey and lapse.
+
+One query per chunk of members computes the figures the rules read (purchases in the window,
+categories and channels bought in, referrals, NPS); one pure function (`stage_for`) turns figures
+into a stage. The purchase path applies them to one member, the nightly job to the members time
+may have moved. Only changed stages are written, so a run with nothing to change writes nothing.
+Every change is a `StageChange` row with the rule that fired and its figures.
+"""
+
+import itertools
+import statistics
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, Exists, F, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from feedback.models import Feedback
+from jobs.results import ChunkResult
+from loyalty.config_cache import ConfigCache
+
+from .models import (
+    ChangeKind,
+    HabitDimension,
+    LapseState,
+    Member,
+    MemberHabit,
+    Purchase,
+    Stage,
+    StageChange,
+    StagePolicy,
+)
+
+FIGURES = ("window_purchases", "window_categories", "window_channels", "referral_buyer", "latest_nps", "reviewed")
+MEMBER_FIELDS = ("purchase_count", "consent_email", "consent_sms", "last_engaged_at")
+_policy = ConfigCache(lambda: StagePolicy.objects.get_or_create(pk=1)[0])
+stage_policy = _policy.get
+stage_policy_invalidate = _policy.invalidate
+
+
+def _count(queryset) -> Coalesce:
+    counted = queryset.order_by().values("member").annotate(n=Count("*")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def with_stage_figures(members: QuerySet, *, as_of: datetime, policy: StagePolicy) -> QuerySet:
+    """Annotate the figures the stage rules read, as of `as_of`."""
+    since = as_of - timedelta(days=policy.window_days)
+    in_window = Purchase.objects.filter(
+        member=OuterRef("pk"), occurred_at__gt=since, occurred_at__lte=as_of, returned_amount__lt=F("total")
+    )
+    habits = MemberHabit.objects.filter(member=OuterRef("pk"), last_at__gt=since)
+    latest_nps = Feedback.objects.filter(member=OuterRef("pk"), nps__isnull=False).order_by("-created_at", "-id")
+    return members.annotate(
+        window_purchases=_count(in_window),
+        window_categories=_count(habits.filter(dimension=HabitDimension.CATEGORY)),
+        window_channels=_count(habits.filter(dimension=HabitDimension.CHANNEL)),
+        referral_buyer=Exists(Member.objects.filter(referred_by=OuterRef("pk"), purchase_count__gt=0)),
+        latest_nps=Subquery(latest_nps.values("nps")[:1]),
+        reviewed=Exists(Feedback.objects.filter(member=OuterRef("pk")).exclude(comment="")),
+    )
+
+
+def stage_for(figures: Mapping, policy: StagePolicy) -> str:
+    """The stage the figures put a member in (DOMAIN.md section 1), highest rule first."""
+    window_purchases = figures["window_purchases"]
+    repeat = window_purchases >= policy.repeat_min_purchases
+    nps = figures["latest_nps"]
+    promoter = nps is not None and nps >= policy.advocate_min_nps and figures["reviewed"]
+    if repeat and (figures["referral_buyer"] or promoter):
+        return Stage.ADVOCATE
+    categories, channels = figures["window_categories"], figures["window_channels"]
+    broad = categories >= policy.core_min_categories or channels >= policy.core_min_channels
+    if window_purchases >= policy.core_min_purchases and broad:
+        return Stage.CORE
+    if repeat:
+        return Stage.REPEAT
+    if figures["purchase_count"] >= 1:
+        return Stage.FIRST_TIME
+    if figures["consent_email"] or figures["consent_sms"] or figures["last_engaged_at"]:
+        return Stage.TARGET
+    return Stage.PROSPECT
+
+
+def _reason(stage: str, figures: dict, policy: StagePolicy) -> str:
+    window = f"{figures['window_purchases']} purchases in {policy.window_days} days"
+    if stage == Stage.ADVOCATE:
+        why = "a referred member bought" if figures["referral_buyer"] else f"NPS {figures['latest_nps']} with a review"
+        return f"advocate: {window}, {why}"
+    if stage == Stage.CORE:
+        return f"core: {window}, {figures['window_categories']} categories, {figures['window_channels']} channels"
+    if stage == Stage.REPEAT:
+        return f"repeat: {window}"
+    if stage == Stage.FIRST_TIME:
+        return f"first-time buyer: {figures['purchase_count']} qualifying purchase(s), {window}"
+    if stage == Stage.TARGET:
+        return "target: opted in or engaged, no qualifying purchase yet"
+    return "prospect: known contact, no opt-in and no qualifying purchase"
+
+
+def _figure_rows(members: QuerySet, *, as_of: datetime, policy: StagePolicy):
+    annotated = with_stage_figures(members, as_of=as_of, policy=policy)
+    return annotated.values("pk", "stage", *MEMBER_FIELDS, *FIGURES).iterator(chunk_size=2000)
+
+
+def _changed_rows(members: QuerySet, *, as_of: datetime, policy: StagePolicy) -> list[dict]:
+    changed = []
+    for row in _figure_rows(members, as_of=as_of, policy=policy):
+        row["new_stage"] = stage_for(row, policy)
+        if row["new_stage"] != row["stage"]:
+            changed.append(row)
+    return changed
+
+
+def _apply(rows: list[dict], *, as_of: datetime, policy: StagePolicy, run=None) -> int:
+    StageChange.objects.bulk_create(
+        StageChange(
+            member_id=row["pk"],
+            kind=ChangeKind.STAGE,
+            from_value=row["stage"],
+            to_value=row["new_stage"],
+            reason=_reason(row["new_stage"], row, policy)[:300],
+            figures={key: row[key] for key in ("purchase_count", *FIGURES)},
+            run=run,
+        )
+        for row in rows
+    )
+    by_stage: dict[str, list[int]] = {}
+    for row in rows:
+        by_stage.setdefault(row["new_stage"], []).append(row["pk"])
+    for stage, ids in by_stage.items():
+        Member.objects.filter(pk__in=ids).update(stage=stage, stage_changed_at=as_of)
+    return len(rows)
+
+
+# The figures of `with_stage_figures` for one member, as one hand-written statement: the purchase
+# path runs it on every purchase, and building the ORM query costs more than running it.
+# tests/members/test_stage_rules.py keeps the two in agreement.
+_ONE_MEMBER_FIGURES = """
+SELECT m.stage, m.purchase_count, m.consent_email, m.consent_sms, m.last_engaged_at,
+    (SELECT COUNT(*) FROM {purchase} p WHERE p.member_id = m.id AND p.occurred_at > %(since)s
+        AND p.occurred_at <= %(as_of)s AND p.returned_amount < p.total) AS window_purchases,
+    (SELECT COUNT(*) FROM {habit} h WHERE h.member_id = m.id AND h.dimension = 'category'
+        AND h.last_at > %(since)s) AS window_categories,
+    (SELECT COUNT(*) FROM {habit} h WHERE h.member_id = m.id AND h.dimension = 'channel'
+        AND h.last_at > %(since)s) AS window_channels,
+    EXISTS (SELECT 1 FROM {member} r WHERE r.referred_by_id = m.id AND r.purchase_count > 0) AS referral_buyer,
+    (SELECT f.nps FROM {feedback} f WHERE f.member_id = m.id AND f.nps IS NOT NULL
+        ORDER BY f.created_at DESC, f.id DESC LIMIT 1) AS latest_nps,
+    EXISTS (SELECT 1 FROM {feedback} f WHERE f.member_id = m.id AND f.comment <> '') AS reviewed
+FROM {member} m WHERE m.id = %(member_id)s
+""".format(
+    purchase=Purchase._meta.db_table,
+    habit=MemberHabit._meta.db_table,
+    member=Member._meta.db_table,
+    feedback=Feedback._meta.db_table,
+)
+
+
+def member_stage_figures(*, member_id: int, as_of: datetime, policy: StagePolicy) -> dict:
+    moment = connection.ops.adapt_datetimefield_value
+    params = {
+        "member_id": member_id,
+        "as_of": moment(as_of),
+        "since": moment(as_of - timedelta(days=policy.window_days)),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_ONE_MEMBER_FIGURES, params)
+        columns = [col[0] for col in cursor.description]
+        row = dict(zip(columns, cursor.fetchone(), strict=True))
+    row["referral_buyer"], row["reviewed"] = bool(row["referral_buyer"]), bool(row["reviewed"])
+    return row
+
+
+def member_stage_refresh(*, member: Member) -> int:
+    """Re-evaluate one member's stage now. Called by the purchase and return services inside their
+    transaction, with the member row locked."""
+    policy, now = stage_policy(), timezone.now()
+    row = member_stage_figures(member_id=member.pk, as_of=now, policy=policy)
+    row["pk"], row["new_stage"] = member.pk, stage_for(row, policy)
+    if row["new_stage"] == row["stage"]:
+        return 0
+    member.stage = row["new_stage"]
+    return _apply([row], as_of=now, policy=policy)
+
+
+def _stage_candidates(members: QuerySet, *, as_of: datetime, since: datetime | None, policy: StagePolicy) -> QuerySet:
+    """Without `since`, everyone. With it, only members something time-based may have changed for
+    since then: a purchase left the window, a referred member made a first purchase, feedback came."""
+    if since is None:
+        return members
+    window = timedelta(days=policy.window_days)
+    left_window = Purchase.objects.filter(occurred_at__gt=since - window, occurred_at__lte=as_of - window)
+    referees_bought = Member.objects.filter(first_purchase_at__gt=since, first_purchase_at__lte=as_of)
+    spoke = Feedback.objects.filter(created_at__gt=since, created_at__lte=as_of, member__isnull=False)
+    return members.filter(
+        Q(pk__in=left_window.values("member_id"))
+        | Q(pk__in=referees_bought.values("referred_by_id"))
+        | Q(pk__in=spoke.values("member_id"))
+    )
+
+
+@transaction.atomic
+def stages_promote(
+    *, as_of: datetime, member_id_from: int, member_id_to: int, since: datetime | None = None, run=None
+) -> ChunkResult:
+    """Bring the stages of the members in [from, to) up to date as of `as_of`. Idempotent: a
+    second run finds every stage already right and writes nothing."""
+    policy = stage_policy()
+    chunk = Member.objects.filter(pk__gte=member_id_from, pk__lt=member_id_to)
+    candidates = _stage_candidates(chunk, as_of=as_of, since=since, policy=policy)
+    rows = _changed_rows(candidates, as_of=as_of, policy=policy)
+    if rows:
+        # Purchases change stages too; lock the movers and decide again on the locked rows.
+        movers = Member.objects.select_for_update().filter(pk__in=[r["pk"] for r in rows]).order_by("pk")
+        ids = list(movers.values_list("pk", flat=True))
+        rows = _changed_rows(Member.objects.filter(pk__in=ids), as_of=as_of, policy=policy)
+    examined = chunk.count() if since is None else len(rows)
+    return ChunkResult(examined, _apply(rows, as_of=as_of, policy=policy, run=run))
+
+
+def stage_counts(*, policy: StagePolicy, as_of: datetime | None = None) -> dict[str, int]:
+    """How many members each stage would hold under `policy` (saved or not): the admin preview."""
+    as_of, counts = as_of or timezone.now(), Counter()
+    bounds = Member.objects.aggregate(low=Min("pk"), high=Max("pk"))
+    if bounds["low"] is not None:
+        for start in range(bounds["low"], bounds["high"] + 1, settings.JOB_CHUNK_SIZE):
+            chunk = Member.objects.filter(pk__gte=start, pk__lt=start + settings.JOB_CHUNK_SIZE)
+            counts.update(stage_for(row, policy) for row in _figure_rows(chunk, as_of=as_of, policy=policy))
+    return {stage: counts.get(stage, 0) for stage in Stage.values}
+
+
+# --- lapse ---------------------------------------------------------------------------------
+
+
+def _lapse_after(purchase_dates: list[datetime], policy: StagePolicy) -> timedelta:
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(purchase_dates)]
+    median_gap = timedelta(seconds=statistics.median(gaps)) if gaps else timedelta(0)
+    return max(timedelta(days=policy.lapse_min_days), median_gap * float(policy.lapse_gap_multiplier))
+
+
+def _refresh_lapse_due(members: QuerySet, *, as_of: datetime, policy: StagePolicy) -> int:
+    """Work out when each member who has not bought for `lapse_min_days` would lapse.
+
+    Members get here once per last purchase: a purchase clears `lapse_due_at`, so only members who
+    bought since they were last examined are read again."""
+    stale = members.filter(
+        lapse_due_at__isnull=True,
+        last_purchase_at__isnull=False,
+        last_purchase_at__lte=as_of - timedelta(days=policy.lapse_min_days),
+    ).exclude(lapse_state=LapseState.LAPSED)
+    ids = list(stale.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    dates: dict[int, list[datetime]] = {}
+    for member_id, occurred_at in (
+        Purchase.objects.filter(member_id__in=ids, returned_amount__lt=F("total"))
+        .order_by("member_id", "occurred_at")
+        .values_list("member_id", "occurred_at")
+    ):
+        dates.setdefault(member_id, []).append(occurred_at)
+    updates = [
+        Member(pk=member_id, lapse_due_at=last + _lapse_after(dates.get(member_id, []), policy), lapse_basis_at=last)
+        for member_id, last in stale.values_list("pk", "last_purchase_at")
+    ]
+    Member.objects.bulk_update(updates, ["lapse_due_at", "lapse_basis_at"], batch_size=1000)
+    return len(updates)
+
+
+@transaction.atomic
+def lapse_detect(*, as_of: datetime, member_id_from: int, member_id_to: int, run=None) -> ChunkResult:
+    """Mark members lapsed who have not bought for longer than max(lapse_min_days, multiplier x
+    their own median gap). Idempotent: a lapsed member is not looked at again until they buy."""
+    policy = stage_policy()
+    chunk = Member.objects.filter(pk__gte=member_id_from, pk__lt=member_id_to)
+    examined = _refresh_lapse_due(chunk, as_of=as_of, policy=policy)
+    due = chunk.filter(lapse_due_at__lte=as_of).exclude(lapse_state=LapseState.LAPSED)
+    rows = list(
+        due.select_for_update().order_by("pk").values_list("pk", "lapse_state", "last_purchase_at", "lapse_due_at")
+    )
+    StageChange.objects.bulk_create(
+        StageChange(
+            member_id=member_id,
+            kind=ChangeKind.LAPSE,
+            from_value=state,
+            to_value=LapseState.LAPSED,
+            reason=f"no purchase since {timezone.localtime(last):%Y-%m-%d}; lapsed after {(due_at - last).days} days",
+            figures={"last_purchase_at": last.isoformat(), "threshold_days": (due_at - last).days},
+            run=run,
+        )
+        for member_id, state, last, due_at in rows
+    )
+    Member.objects.filter(pk__in=[r[0] for r in rows]).update(lapse_state=LapseState.LAPSED)
+    return ChunkResult(examined + len(rows), len(rows))
+
+
+def member_won_back(*, member: Member) -> None:
+    """A lapsed member bought again (member locked, inside the purchase transaction)."""
+    if member.lapse_state != LapseState.LAPSED:
+        return
+    StageChange.objects.create(
+        member=member,
+        kind=ChangeKind.LAPSE,
+        from_value=LapseState.LAPSED,
+        to_value=LapseState.WON_BACK,
+        reason="bought again after lapsing",
+        figures={"purchase_at": member.last_purchase_at.isoformat()},
+    )
+    Member.objects.filter(pk=member.pk).update(lapse_state=LapseState.WON_BACK)
+    member.lapse_state = LapseState.WON_BACK
+
+
+# --- habits --------------------------------------------------------------------------------
+
+_HABIT_UPSERT = """
+INSERT INTO members_memberhabit (member_id, dimension, value, first_at, last_at, purchases)
+VALUES {rows}
+ON CONFLICT (member_id, dimension, value) DO UPDATE SET
+    first_at = CASE WHEN excluded.first_at < members_memberhabit.first_at
+                    THEN excluded.first_at ELSE members_memberhabit.first_at END,
+    last_at = CASE WHEN excluded.last_at > members_memberhabit.last_at
+                   THEN excluded.last_at ELSE members_memberhabit.last_at END,
+    purchases = members_memberhabit.purchases + 1
+"""
+
+
+def habits_record(*, member: Member, channel: str, categories: set[str], at: datetime) -> None:
+    """Count one purchase towards the member's channel and categories, in one statement.
+
+    First/last dates take the earlier/later value, so a late upload of an old receipt does not
+    move `last_at` back."""
+    values = [(HabitDimension.CHANNEL, channel)] + [(HabitDimension.CATEGORY, c) for c in sorted(categories) if c]
+    moment = connection.ops.adapt_datetimefield_value(at)
+    params = []
+    for dimension, value in values:
+        params += [member.pk, dimension, value, moment, moment, 1]
+    rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(values))
+    with connection.cursor() as cursor:
+        cursor.execute(_HABIT_UPSERT.format(rows=rows), params)

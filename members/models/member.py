@@ -1,0 +1,111 @@
+"""The member: who they are, how to reach them, and the cached aggregates of what they did."""
+
+import uuid
+
+from django.db import models
+from django.db.models import F, Q
+
+from stores.models import Channel, Store
+
+
+class MemberStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+
+
+class Stage(models.TextChoices):
+    """The six-stage loyalty journey (DOMAIN.md section 1), lowest first."""
+
+    PROSPECT = "prospect", "Prospect"
+    TARGET = "target", "Target"
+    FIRST_TIME = "first_time", "First-time buyer"
+    REPEAT = "repeat", "Repeat buyer"
+    CORE = "core", "Core customer"
+    ADVOCATE = "advocate", "Advocate"
+
+
+class LapseState(models.TextChoices):
+    ACTIVE = "active", "Active"
+    LAPSED = "lapsed", "Lapsed"
+    WON_BACK = "won_back", "Won back"
+
+
+class Member(models.Model):
+    """A person in the loyalty programme.
+
+    The aggregates (points balance, lifetime spend, qualifying purchase count, first/last purchase)
+    are caches of the ledger and the purchases; the services that write those rows update them in
+    the same transaction, so they are always exact. A qualifying purchase is one not fully returned.
+    Stage, lapse state and tier are kept by the journey and tier services, with history rows.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    card_number = models.CharField(max_length=20, unique=True, editable=False)
+    phone = models.CharField(max_length=20, unique=True, help_text="E.164, e.g. +8613800000000")
+    email = models.EmailField(blank=True)
+    name = models.CharField(max_length=100, blank=True)
+    birthday = models.DateField(null=True, blank=True)
+    enrolled_store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    enrolled_channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.STORE)
+    enrolled_at = models.DateTimeField(auto_now_add=True)
+    consent_email = models.BooleanField("email marketing consent", default=False)
+    consent_sms = models.BooleanField("SMS marketing consent", default=False)
+    consent_updated_at = models.DateTimeField(null=True, blank=True)
+    interests = models.JSONField(default=list, blank=True)
+    referral_code = models.CharField(max_length=12, unique=True, editable=False)
+    referred_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals")
+    status = models.CharField(max_length=12, choices=MemberStatus.choices, default=MemberStatus.ACTIVE)
+    suspended_reason = models.TextField(blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+
+    points_balance = models.BigIntegerField(default=0, editable=False)
+    lifetime_spend = models.DecimalField(max_digits=14, decimal_places=2, default=0, editable=False)
+    purchase_count = models.PositiveIntegerField(default=0, editable=False)
+    first_purchase_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_purchase_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_engaged_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Last portal login or survey answer."
+    )
+
+    stage = models.CharField(max_length=12, choices=Stage.choices, default=Stage.PROSPECT, editable=False)
+    stage_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    lapse_state = models.CharField(max_length=10, choices=LapseState.choices, default=LapseState.ACTIVE, editable=False)
+    lapse_due_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the member counts as lapsed without a new purchase."
+    )
+    lapse_basis_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="The last purchase lapse_due_at was computed from."
+    )
+
+    tier = models.ForeignKey(
+        "tiers.Tier", null=True, blank=True, on_delete=models.PROTECT, related_name="members", editable=False
+    )
+    tier_valid_until = models.DateTimeField(null=True, blank=True, editable=False)
+    tier_pinned_until = models.DateTimeField(null=True, blank=True, editable=False)
+    tier_pin_reason = models.CharField(max_length=300, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="active") | ~Q(suspended_reason=""),
+                name="member_suspension_has_reason",
+            ),
+            models.CheckConstraint(condition=Q(lifetime_spend__gte=0), name="member_lifetime_spend_not_negative"),
+            models.CheckConstraint(condition=~Q(referred_by=F("id")), name="member_not_own_referrer"),
+        ]
+        indexes = [
+            models.Index(fields=["name"]),
+            models.Index(fields=["email"]),
+            models.Index(fields=["stage"]),
+            models.Index(fields=["lapse_due_at"], condition=~Q(lapse_state="lapsed"), name="member_lapse_due"),
+            models.Index(fields=["tier_valid_until"], name="member_tier_valid_until"),
+        ]
+
+    def __str__(self):
+        return f"{self.name or 'Member'} ({self.card_number})"
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.status == MemberStatus.SUSPENDED

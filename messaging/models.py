@@ -1,0 +1,46 @@
+"""The outbox: every message to a member is a row first, sent later by a worker, never twice."""
+
+from django.db import models
+from django.db.models import Q
+
+from members.models import Member
+
+
+class MessageChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+
+
+class MessageStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped (no consent or address)"
+
+
+class OutboxMessage(models.Model):
+    """One message to one member. `dedupe_key` makes "send this once" a database fact."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=40, help_text="What the message is about, e.g. tier_downgrade_notice.")
+    channel = models.CharField(max_length=10, choices=MessageChannel.choices)
+    language = models.CharField(max_length=10, default="zh-hans")
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    dedupe_key = models.CharField(max_length=120, unique=True)
+    status = models.CharField(max_length=10, choices=MessageStatus.choices, default=MessageStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    send_after = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(status="sent") | Q(sent_at__isnull=False), name="outbox_sent_has_time"),
+        ]
+        indexes = [models.Index(fields=["status", "send_after"])]
+
+    def __str__(self):
+        return f"{self.kind} to {self.member_id} ({self.status})"

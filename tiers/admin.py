@@ -1,0 +1,29 @@
+from django.contrib import admin
+
+from members.admin import ReadOnlyAdminMixin
+
+from .models import Tier, TierChange
+from .selectors import tiers_invalidate
+
+
+@admin.register(Tier)
+class TierAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "rank", "threshold", "earn_multiplier")
+    ordering = ("rank",)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        tiers_invalidate()
+
+    def has_delete_permission(self, request, obj=None):
+        # A tier members hold or held is part of their history; retire it by raising its threshold.
+        return obj is None or not (obj.members.exists() or TierChange.objects.filter(to_tier=obj).exists())
+
+
+@admin.register(TierChange)
+class TierChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "member", "kind", "from_tier", "to_tier", "valid_until", "qualifying_spend", "run")
+    list_filter = ("kind", "to_tier", "created_at")
+    search_fields = ("=member__phone", "=member__card_number", "member__name")
+    list_select_related = ("member", "from_tier", "to_tier")
+    date_hierarchy = "created_at"

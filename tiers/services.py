@@ -1,0 +1,176 @@
+"""Tier moves: upgrades on the purchase path, requalification and downgrade notices in the nightly
+job, and staff pins.
+
+The "Starbucks rule": a tier is kept until its validity date; at requalification a member who no
+longer qualifies moves down one tier only, and is told 30 days before.
+"""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from jobs.results import ChunkResult
+from loyalty.dates import add_months
+from loyalty.errors import field_error
+from members.models import Member
+from messaging.services import message_queue_many
+from rewards.ledger import lock_member
+
+from .models import Tier, TierChange, TierChangeKind
+from .selectors import qualifying_spend, qualifying_spend_subquery, tier_above, tier_below, tier_by_id, tier_for_spend
+
+VALIDITY_MONTHS = 12
+NOTICE_DAYS = 30
+
+
+def _move(
+    member: Member, *, to: Tier, kind: str, reason: str, valid_until: datetime, spend=None, run=None, staff_user=None
+):
+    TierChange.objects.create(
+        member=member,
+        kind=kind,
+        from_tier_id=member.tier_id,
+        to_tier=to,
+        valid_until=valid_until,
+        reason=reason[:300],
+        qualifying_spend=spend,
+        run=run,
+        staff_user=staff_user,
+    )
+    Member.objects.filter(pk=member.pk).update(tier=to, tier_valid_until=valid_until)
+    member.tier, member.tier_valid_until = to, valid_until
+
+
+def tier_after_purchase(*, member: Member) -> TierChange | None:
+    """Upgrade at once when 12-month spend crosses a threshold; the purchase that crosses it counts.
+
+    Runs inside the purchase transaction with the member locked. Lifetime spend bounds the rolling
+    spend, so most purchases skip the spend query entirely.
+    """
+    current = tier_by_id(member.tier_id)
+    following = tier_above(current)
+    if following is None or member.lifetime_spend < following.threshold:
+        return None
+    now = timezone.now()
+    spend = qualifying_spend(member=member, as_of=now)
+    target = tier_for_spend(spend)
+    if target is None or (current is not None and target.rank <= current.rank):
+        return None
+    kind = TierChangeKind.ENROL if current is None else TierChangeKind.UPGRADE
+    reason = f"12-month spend {spend} reached {target.name} ({target.threshold})"
+    _move(member, to=target, kind=kind, reason=reason, valid_until=add_months(now, VALIDITY_MONTHS), spend=spend)
+    return member.tier_changes.first()
+
+
+@transaction.atomic
+def tier_pin(*, member: Member, tier: Tier, until: datetime, reason: str, staff_user) -> Member:
+    """Staff keep a member on `tier` until `until` whatever their spend (a floor: upgrades still happen)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise field_error("reason", "A reason is required to pin a tier.")
+    if until <= timezone.now():
+        raise field_error("until", "The pin must end in the future.")
+    member = lock_member(member.pk)
+    valid_until = max(filter(None, [member.tier_valid_until, until]))
+    _move(
+        member,
+        to=tier,
+        kind=TierChangeKind.PIN,
+        reason=f"Pinned: {reason}",
+        valid_until=valid_until,
+        staff_user=staff_user,
+    )
+    Member.objects.filter(pk=member.pk).update(tier_pinned_until=until, tier_pin_reason=reason[:300])
+    member.tier_pinned_until, member.tier_pin_reason = until, reason[:300]
+    return member
+
+
+def _requalified_tier(current: Tier, spend: Decimal) -> tuple[Tier, str]:
+    qualifying = tier_for_spend(spend)
+    if qualifying is not None and qualifying.rank > current.rank:
+        return qualifying, TierChangeKind.UPGRADE
+    if qualifying is not None and qualifying.rank == current.rank:
+        return current, TierChangeKind.RENEW
+    lower = tier_below(current)
+    return (lower, TierChangeKind.DOWNGRADE) if lower else (current, TierChangeKind.RENEW)
+
+
+@transaction.atomic
+def tiers_requalify(*, as_of: datetime, member_id_from: int, member_id_to: int, run=None) -> ChunkResult:
+    """Requalify every member in the id range whose tier validity has ended: keep, move up, or move
+    down one tier, for another 12 months. A rerun finds their validity renewed and does nothing."""
+    due = (
+        Member.objects.filter(
+            pk__gte=member_id_from, pk__lt=member_id_to, tier__isnull=False, tier_valid_until__lte=as_of
+        )
+        .exclude(tier_pinned_until__gt=as_of)
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
+    rows = list(
+        due.annotate(spend=qualifying_spend_subquery(as_of)).values_list("pk", "tier_id", "tier_valid_until", "spend")
+    )
+    changes, members = [], []
+    for member_id, tier_id, valid_until, spend in rows:
+        current = tier_by_id(tier_id)
+        target, kind = _requalified_tier(current, spend)
+        new_validity = add_months(valid_until, VALIDITY_MONTHS)
+        reason = f"Requalification: 12-month spend {spend}; {current.name} needs {current.threshold}"
+        changes.append(
+            TierChange(
+                member_id=member_id,
+                kind=kind,
+                from_tier=current,
+                to_tier=target,
+                valid_until=new_validity,
+                reason=reason,
+                qualifying_spend=spend,
+                run=run,
+            )
+        )
+        members.append(Member(pk=member_id, tier=target, tier_valid_until=new_validity))
+    TierChange.objects.bulk_create(changes)
+    Member.objects.bulk_update(members, ["tier", "tier_valid_until"], batch_size=1000)
+    return ChunkResult(len(rows), sum(1 for c in changes if c.to_tier_id != c.from_tier_id))
+
+
+def tier_downgrade_notices(*, as_of: datetime, member_id_from: int, member_id_to: int) -> int:
+    """Queue one message per member and validity period for members who, at today's spend, would
+    move down at requalification within the next 30 days."""
+    soon = (
+        Member.objects.filter(
+            pk__gte=member_id_from,
+            pk__lt=member_id_to,
+            tier__isnull=False,
+            tier_valid_until__gt=as_of,
+            tier_valid_until__lte=as_of + timedelta(days=NOTICE_DAYS),
+        )
+        .exclude(tier_pinned_until__gte=as_of + timedelta(days=NOTICE_DAYS))
+        .annotate(spend=qualifying_spend_subquery(as_of))
+        .only("pk", "tier_id", "tier_valid_until", "email", "phone", "name")
+    )
+    messages = []
+    for member in soon:
+        tier = tier_by_id(member.tier_id)
+        lower = tier_below(tier)
+        if lower is None or member.spend >= tier.threshold:
+            continue
+        messages.append(_downgrade_notice(member, tier, lower))
+    return message_queue_many(messages)
+
+
+def _downgrade_notice(member: Member, tier: Tier, lower: Tier) -> dict:
+    short = tier.threshold - member.spend
+    until = timezone.localtime(member.tier_valid_until).date()
+    return {
+        "member": member,
+        "kind": "tier_downgrade_notice",
+        "dedupe_key": f"tier-downgrade:{member.pk}:{until:%Y%m%d}",
+        "subject": f"Keep your {tier.name} status",
+        "body": (
+            f"Your {tier.name} status is valid until {until}. Spend {short} more by then to keep it; "
+            f"otherwise you will move to {lower.name}."
+        ),
+    }
