@@ -139,26 +139,21 @@ def _apply(rows: list[dict], *, as_of: datetime, policy: StagePolicy, run=None) 
 
 # The figures of `with_stage_figures` for one member, as one hand-written statement: the purchase
 # path runs it on every purchase, and building the ORM query costs more than running it.
-# tests/members/test_stage_rules.py keeps the two in agreement.
-_ONE_MEMBER_FIGURES = """
+# tests/members/test_stage_rules.py keeps the two in agreement. Table names come from the models.
+_ONE_MEMBER_FIGURES = f"""  # noqa: S608, UP032
 SELECT m.stage, m.purchase_count, m.consent_email, m.consent_sms, m.last_engaged_at,
-    (SELECT COUNT(*) FROM {purchase} p WHERE p.member_id = m.id AND p.occurred_at > %(since)s
+    (SELECT COUNT(*) FROM {Purchase._meta.db_table} p WHERE p.member_id = m.id AND p.occurred_at > %(since)s
         AND p.occurred_at <= %(as_of)s AND p.returned_amount < p.total) AS window_purchases,
-    (SELECT COUNT(*) FROM {habit} h WHERE h.member_id = m.id AND h.dimension = 'category'
+    (SELECT COUNT(*) FROM {MemberHabit._meta.db_table} h WHERE h.member_id = m.id AND h.dimension = 'category'
         AND h.last_at > %(since)s) AS window_categories,
-    (SELECT COUNT(*) FROM {habit} h WHERE h.member_id = m.id AND h.dimension = 'channel'
+    (SELECT COUNT(*) FROM {MemberHabit._meta.db_table} h WHERE h.member_id = m.id AND h.dimension = 'channel'
         AND h.last_at > %(since)s) AS window_channels,
-    EXISTS (SELECT 1 FROM {member} r WHERE r.referred_by_id = m.id AND r.purchase_count > 0) AS referral_buyer,
-    (SELECT f.nps FROM {feedback} f WHERE f.member_id = m.id AND f.nps IS NOT NULL
+    EXISTS (SELECT 1 FROM {Member._meta.db_table} r WHERE r.referred_by_id = m.id AND r.purchase_count > 0) AS referral_buyer,
+    (SELECT f.nps FROM {Feedback._meta.db_table} f WHERE f.member_id = m.id AND f.nps IS NOT NULL
         ORDER BY f.created_at DESC, f.id DESC LIMIT 1) AS latest_nps,
-    EXISTS (SELECT 1 FROM {feedback} f WHERE f.member_id = m.id AND f.comment <> '') AS reviewed
-FROM {member} m WHERE m.id = %(member_id)s
-""".format(
-    purchase=Purchase._meta.db_table,
-    habit=MemberHabit._meta.db_table,
-    member=Member._meta.db_table,
-    feedback=Feedback._meta.db_table,
-)
+    EXISTS (SELECT 1 FROM {Feedback._meta.db_table} f WHERE f.member_id = m.id AND f.comment <> '') AS reviewed
+FROM {Member._meta.db_table} m WHERE m.id = %(member_id)s
+"""
 
 
 def member_stage_figures(*, member_id: int, as_of: datetime, policy: StagePolicy) -> dict:
@@ -190,17 +185,18 @@ def member_stage_refresh(*, member: Member) -> int:
 
 def _stage_candidates(members: QuerySet, *, as_of: datetime, since: datetime | None, policy: StagePolicy) -> QuerySet:
     """Without `since`, everyone. With it, only members something time-based may have changed for
-    since then: a purchase left the window, a referred member made a first purchase, feedback came."""
+    since then: a purchase left the window, a purchase of a referred member or feedback was recorded
+    (recorded, not occurred: a till that uploads late must not be missed)."""
     if since is None:
         return members
     window = timedelta(days=policy.window_days)
     left_window = Purchase.objects.filter(occurred_at__gt=since - window, occurred_at__lte=as_of - window)
-    referees_bought = Member.objects.filter(first_purchase_at__gt=since, first_purchase_at__lte=as_of)
+    referees_bought = Purchase.objects.filter(
+        created_at__gt=since, created_at__lte=as_of, member__referred_by__isnull=False
+    ).values("member__referred_by_id")
     spoke = Feedback.objects.filter(created_at__gt=since, created_at__lte=as_of, member__isnull=False)
     return members.filter(
-        Q(pk__in=left_window.values("member_id"))
-        | Q(pk__in=referees_bought.values("referred_by_id"))
-        | Q(pk__in=spoke.values("member_id"))
+        Q(pk__in=left_window.values("member_id")) | Q(pk__in=referees_bought) | Q(pk__in=spoke.values("member_id"))
     )
 
 
@@ -278,7 +274,7 @@ def lapse_detect(*, as_of: datetime, member_id_from: int, member_id_to: int, run
     policy = stage_policy()
     chunk = Member.objects.filter(pk__gte=member_id_from, pk__lt=member_id_to)
     examined = _refresh_lapse_due(chunk, as_of=as_of, policy=policy)
-    due = chunk.filter(lapse_due_at__lte=as_of).exclude(lapse_state=LapseState.LAPSED)
+    due = chunk.filter(lapse_due_at__lt=as_of).exclude(lapse_state=LapseState.LAPSED)
     rows = list(
         due.select_for_update().order_by("pk").values_list("pk", "lapse_state", "last_purchase_at", "lapse_due_at")
     )

@@ -81,3 +81,10 @@ def admin_client_logged(client, django_user_model):
     client.force_login(admin)
     client.user = admin
     return client
+
+
+@pytest.fixture
+def tiers(db):
+    from tests.factories import standard_tiers
+
+    return standard_tiers()

@@ -61,3 +61,19 @@ def buy(member, store, total="100.00", *, category="general", channel=Channel.ST
         lines=[BasketLine("SKU-1", category, 1, total)],
         **kwargs,
     )
+
+
+def standard_tiers():
+    """Member (0), Silver (2,000), Gold (8,000), Black (20,000): the demo's tiers."""
+    from tiers.models import Tier
+    from tiers.selectors import tiers_invalidate
+
+    rows = [("member", 0, "1.00"), ("silver", 2000, "1.25"), ("gold", 8000, "1.50"), ("black", 20000, "2.00")]
+    tiers = {
+        code: Tier.objects.create(
+            code=code, name=code.title(), rank=rank, threshold=Decimal(threshold), earn_multiplier=Decimal(multiplier)
+        )
+        for rank, (code, threshold, multiplier) in enumerate(rows, start=1)
+    }
+    tiers_invalidate()
+    return tiers

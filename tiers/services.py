@@ -66,21 +66,16 @@ def tier_after_purchase(*, member: Member) -> TierChange | None:
 
 @transaction.atomic
 def tier_pin(*, member: Member, tier: Tier, until: datetime, reason: str, staff_user) -> Member:
-    """Staff keep a member on `tier` until `until` whatever their spend (a floor: upgrades still happen)."""
+    """Staff keep a member on `tier` until `until` whatever their spend (a floor: upgrades still
+    happen). The tier is valid until the pin ends; requalification then applies as usual."""
     reason = (reason or "").strip()
     if not reason:
         raise field_error("reason", "A reason is required to pin a tier.")
     if until <= timezone.now():
         raise field_error("until", "The pin must end in the future.")
     member = lock_member(member.pk)
-    valid_until = max(filter(None, [member.tier_valid_until, until]))
     _move(
-        member,
-        to=tier,
-        kind=TierChangeKind.PIN,
-        reason=f"Pinned: {reason}",
-        valid_until=valid_until,
-        staff_user=staff_user,
+        member, to=tier, kind=TierChangeKind.PIN, reason=f"Pinned: {reason}", valid_until=until, staff_user=staff_user
     )
     Member.objects.filter(pk=member.pk).update(tier_pinned_until=until, tier_pin_reason=reason[:300])
     member.tier_pinned_until, member.tier_pin_reason = until, reason[:300]
