@@ -140,20 +140,21 @@ def _apply(rows: list[dict], *, as_of: datetime, policy: StagePolicy, run=None) 
 # The figures of `with_stage_figures` for one member, as one hand-written statement: the purchase
 # path runs it on every purchase, and building the ORM query costs more than running it.
 # tests/members/test_stage_rules.py keeps the two in agreement. Table names come from the models.
-_ONE_MEMBER_FIGURES = f"""  # noqa: S608, UP032
+_P, _H, _M, _F = (model._meta.db_table for model in (Purchase, MemberHabit, Member, Feedback))
+_ONE_MEMBER_FIGURES = f"""
 SELECT m.stage, m.purchase_count, m.consent_email, m.consent_sms, m.last_engaged_at,
-    (SELECT COUNT(*) FROM {Purchase._meta.db_table} p WHERE p.member_id = m.id AND p.occurred_at > %(since)s
+    (SELECT COUNT(*) FROM {_P} p WHERE p.member_id = m.id AND p.occurred_at > %(since)s
         AND p.occurred_at <= %(as_of)s AND p.returned_amount < p.total) AS window_purchases,
-    (SELECT COUNT(*) FROM {MemberHabit._meta.db_table} h WHERE h.member_id = m.id AND h.dimension = 'category'
+    (SELECT COUNT(*) FROM {_H} h WHERE h.member_id = m.id AND h.dimension = 'category'
         AND h.last_at > %(since)s) AS window_categories,
-    (SELECT COUNT(*) FROM {MemberHabit._meta.db_table} h WHERE h.member_id = m.id AND h.dimension = 'channel'
+    (SELECT COUNT(*) FROM {_H} h WHERE h.member_id = m.id AND h.dimension = 'channel'
         AND h.last_at > %(since)s) AS window_channels,
-    EXISTS (SELECT 1 FROM {Member._meta.db_table} r WHERE r.referred_by_id = m.id AND r.purchase_count > 0) AS referral_buyer,
-    (SELECT f.nps FROM {Feedback._meta.db_table} f WHERE f.member_id = m.id AND f.nps IS NOT NULL
+    EXISTS (SELECT 1 FROM {_M} r WHERE r.referred_by_id = m.id AND r.purchase_count > 0) AS referral_buyer,
+    (SELECT f.nps FROM {_F} f WHERE f.member_id = m.id AND f.nps IS NOT NULL
         ORDER BY f.created_at DESC, f.id DESC LIMIT 1) AS latest_nps,
-    EXISTS (SELECT 1 FROM {Feedback._meta.db_table} f WHERE f.member_id = m.id AND f.comment <> '') AS reviewed
-FROM {Member._meta.db_table} m WHERE m.id = %(member_id)s
-"""
+    EXISTS (SELECT 1 FROM {_F} f WHERE f.member_id = m.id AND f.comment <> '') AS reviewed
+FROM {_M} m WHERE m.id = %(member_id)s
+"""  # noqa: S608
 
 
 def member_stage_figures(*, member_id: int, as_of: datetime, policy: StagePolicy) -> dict:
