@@ -1,13 +1,324 @@
-from django.contrib import admin
+from datetime import timedelta
 
-from .models import Feedback
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from loyalty.errors import DomainError
+from members.admin import ReadOnlyAdminMixin
+from members.models import Stage
+from rewards.models import LedgerEntry
+
+from .complaints import complaint_assign, complaint_change_status, complaint_compensate, complaint_note
+from .grid import grid_counts, grid_policy_invalidate
+from .models import (
+    Answer,
+    Complaint,
+    ComplaintEvent,
+    ComplaintStatus,
+    Feedback,
+    FollowUp,
+    GridPolicy,
+    LostCustomerInterview,
+    Question,
+    ResponseTarget,
+    Survey,
+    SurveyInvitation,
+    SurveyResponse,
+)
+from .selectors import complaint_breakdown, complaint_metrics, complaint_queue
+
+HISTORY_ROWS = 10
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "member", "store", "source", "nps", "comment")
+class FeedbackAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "member", "store", "source", "nps", "comment_excerpt")
     list_filter = ("source", "nps", "store")
     search_fields = ("=member__phone", "=member__card_number", "comment")
     list_select_related = ("member", "store")
-    raw_id_fields = ("member",)
     date_hierarchy = "created_at"
+
+    @admin.display(description="comment")
+    def comment_excerpt(self, feedback):
+        return feedback.comment[:80]
+
+
+class QuestionInline(admin.TabularInline):
+    model = Question
+    fields = ("position", "key", "kind", "text", "choices", "required")
+    extra = 0
+
+
+@admin.register(Survey)
+class SurveyAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "active", "invite_after_purchase", "sample_percent", "min_days_between_invitations")
+    inlines = [QuestionInline]
+
+
+@admin.register(SurveyInvitation)
+class SurveyInvitationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "survey", "member", "status", "expires_at", "answered_at")
+    list_filter = ("survey", "status")
+    search_fields = ("=member__phone", "=member__card_number")
+    list_select_related = ("survey", "member")
+
+
+class AnswerInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Answer
+    fields = ("question", "number", "text")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(SurveyResponse)
+class SurveyResponseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("submitted_at", "survey", "member")
+    list_filter = ("survey",)
+    search_fields = ("=member__phone", "=member__card_number")
+    inlines = [AnswerInline]
+
+
+@admin.register(ResponseTarget)
+class ResponseTargetAdmin(admin.ModelAdmin):
+    list_display = ("severity", "first_response_hours", "resolution_hours")
+
+
+class ComplaintEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = ComplaintEvent
+    fields = ("created_at", "kind", "from_status", "to_status", "note", "actor")
+    readonly_fields = fields
+    extra = 0
+
+
+class ComplaintActionForm(forms.Form):
+    status = forms.ChoiceField(choices=[("", "(keep)"), *ComplaintStatus.choices], required=False)
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    resolution = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    compensation_points = forms.IntegerField(required=False, min_value=1, max_value=100_000)
+
+
+@admin.register(Complaint)
+class ComplaintAdmin(admin.ModelAdmin):
+    """The complaint queue: next deadline first, with quick actions and the member's history."""
+
+    list_display = ("pk", "category", "severity", "status", "member", "store", "owner", "deadline", "created_at")
+    list_filter = ("status", "severity", "category", "store", "owner")
+    search_fields = ("=member__phone", "=member__card_number", "text")
+    list_select_related = ("member", "store", "owner")
+    readonly_fields = (
+        "member",
+        "store",
+        "channel",
+        "category",
+        "severity",
+        "text",
+        "status",
+        "first_response_due_at",
+        "resolution_due_at",
+        "first_responded_at",
+        "resolved_at",
+        "closed_at",
+        "resolution",
+        "compensation_points",
+        "member_history",
+    )
+    fields = (*readonly_fields[:-1], "owner", "member_history")
+    inlines = [ComplaintEventInline]
+    actions = ["take_ownership", "mark_in_progress", "mark_waiting_on_member"]
+    change_form_template = "admin/feedback/complaint/change_form.html"
+    change_list_template = "admin/feedback/complaint/change_list.html"
+
+    def has_add_permission(self, request):
+        return False  # complaints are filed through the service (API, portal)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return complaint_queue(super().get_queryset(request))
+
+    def get_ordering(self, request):
+        return ()  # the queue order from complaint_queue
+
+    def save_model(self, request, obj, form, change):
+        if "owner" in form.changed_data:
+            complaint_assign(complaint=obj, owner=obj.owner, actor=request.user)
+
+    @admin.display(description="next deadline", ordering="next_due")
+    def deadline(self, complaint):
+        if complaint.next_due is None:
+            return "-"
+        left = complaint.next_due - timezone.now()
+        hours = abs(left.total_seconds()) / 3600
+        label = f"{hours:.0f}h left" if left.total_seconds() >= 0 else f"overdue {hours:.0f}h"
+        colour = "#b00020" if left.total_seconds() < 0 else ("#b26a00" if hours < 4 else "inherit")
+        return format_html('<span style="color:{}">{}</span>', colour, label)
+
+    @admin.display(description="Member's history")
+    def member_history(self, complaint):
+        member = complaint.member
+        if member is None:
+            return "Anonymous complaint."
+        purchases = member.purchases.select_related("store")[:HISTORY_ROWS]
+        entries = LedgerEntry.objects.filter(member=member)[:HISTORY_ROWS]
+        feedback = Feedback.objects.filter(member=member)[:HISTORY_ROWS]
+        others = Complaint.objects.filter(member=member).exclude(pk=complaint.pk)[:HISTORY_ROWS]
+        return format_html(
+            "<p>{} · stage {} · tier {} · {} points · lifetime spend {}</p>"
+            "<h4>Purchases</h4><ul>{}</ul><h4>Points</h4><ul>{}</ul><h4>Feedback</h4><ul>{}</ul>"
+            "<h4>Other complaints</h4><ul>{}</ul>",
+            member,
+            Stage(member.stage).label,
+            member.tier or "-",
+            member.points_balance,
+            member.lifetime_spend,
+            _items((f"{p.occurred_at:%Y-%m-%d} {p.store} {p.total} ({p.points_earned} pts)",) for p in purchases),
+            _items((f"{e.created_at:%Y-%m-%d} {e.kind} {e.points:+d} → {e.balance_after}",) for e in entries),
+            _items(
+                (f"{f.created_at:%Y-%m-%d} NPS {f.nps if f.nps is not None else '-'}: {f.comment[:120]}",)
+                for f in feedback
+            ),
+            _items((f"{c.created_at:%Y-%m-%d} {c.get_category_display()} ({c.status})",) for c in others),
+        )
+
+    def get_urls(self):
+        own = [
+            path("<int:pk>/act/", self.admin_site.admin_view(self.act_view), name="feedback_complaint_act"),
+            path("metrics/", self.admin_site.admin_view(self.metrics_view), name="feedback_complaint_metrics"),
+        ]
+        return own + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "action_form": ComplaintActionForm()}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def act_view(self, request, pk):
+        complaint = get_object_or_404(Complaint, pk=pk)
+        form = ComplaintActionForm(request.POST or None)
+        back = reverse("admin:feedback_complaint_change", args=[pk])
+        if request.method != "POST" or not self.has_change_permission(request, complaint) or not form.is_valid():
+            self.message_user(request, "Nothing done: check the form.", messages.ERROR)
+            return HttpResponseRedirect(back)
+        try:
+            self._act(request, complaint, form.cleaned_data)
+        except DomainError as exc:
+            self.message_user(request, f"Nothing done: {exc.detail}", messages.ERROR)
+        else:
+            self.message_user(request, "Complaint updated.", messages.SUCCESS)
+        return HttpResponseRedirect(back)
+
+    def _act(self, request, complaint, data):
+        from django.db import transaction
+
+        with transaction.atomic():
+            if data["note"] and not data["status"]:
+                complaint_note(complaint=complaint, note=data["note"], actor=request.user)
+            if data["status"]:
+                complaint_change_status(
+                    complaint=complaint,
+                    status=data["status"],
+                    actor=request.user,
+                    note=data["note"],
+                    resolution=data["resolution"],
+                )
+            if data["compensation_points"]:
+                complaint_compensate(complaint=complaint, points=data["compensation_points"], actor=request.user)
+
+    def metrics_view(self, request):
+        until = timezone.now()
+        since = until - timedelta(days=int(request.GET.get("days", 90)))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Complaint service levels",
+            "opts": self.model._meta,
+            "since": since,
+            "overall": complaint_metrics(since=since, until=until),
+            "by_store": complaint_breakdown(since=since, until=until, by="store__name"),
+            "by_category": complaint_breakdown(since=since, until=until, by="category"),
+        }
+        return TemplateResponse(request, "admin/feedback/complaint/metrics.html", context)
+
+    @admin.action(description="Take ownership of the selected complaints")
+    def take_ownership(self, request, queryset):
+        for complaint in queryset:
+            complaint_assign(complaint=complaint, owner=request.user, actor=request.user)
+
+    @admin.action(description="Mark in progress")
+    def mark_in_progress(self, request, queryset):
+        self._bulk_status(request, queryset, ComplaintStatus.IN_PROGRESS)
+
+    @admin.action(description="Mark waiting on member")
+    def mark_waiting_on_member(self, request, queryset):
+        self._bulk_status(request, queryset, ComplaintStatus.WAITING_ON_MEMBER)
+
+    def _bulk_status(self, request, queryset, status):
+        done = 0
+        for complaint in queryset:
+            try:
+                complaint_change_status(complaint=complaint, status=status, actor=request.user)
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"#{complaint.pk}: {exc.detail}", messages.WARNING)
+        self.message_user(request, f"{done} complaint(s) updated.")
+
+
+def _items(rows):
+    return format_html_join("", "<li>{}</li>", rows) or format_html("<li>{}</li>", "none")
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(admin.ModelAdmin):
+    list_display = ("happened_at", "member", "kind", "staff_user", "outcome")
+    list_filter = ("kind", "outcome", "staff_user")
+    search_fields = ("=member__phone", "=member__card_number", "notes", "suggestions")
+    raw_id_fields = ("member",)
+    date_hierarchy = "happened_at"
+
+    def get_changeform_initial_data(self, request):
+        return {
+            "staff_user": request.user.pk,
+            "happened_at": timezone.now(),
+            **super().get_changeform_initial_data(request),
+        }
+
+
+@admin.register(LostCustomerInterview)
+class LostCustomerInterviewAdmin(admin.ModelAdmin):
+    list_display = ("happened_at", "member", "reason", "competitor", "can_win_back", "staff_user")
+    list_filter = ("reason", "can_win_back")
+    search_fields = ("=member__phone", "=member__card_number", "competitor", "reason_detail")
+    raw_id_fields = ("member",)
+    date_hierarchy = "happened_at"
+
+    def get_changeform_initial_data(self, request):
+        return {
+            "staff_user": request.user.pk,
+            "happened_at": timezone.now(),
+            **super().get_changeform_initial_data(request),
+        }
+
+
+@admin.register(GridPolicy)
+class GridPolicyAdmin(admin.ModelAdmin):
+    """The policy, and on its list page the 2 x 3 loyalty grid with counts."""
+
+    change_list_template = "admin/feedback/gridpolicy/change_list.html"
+
+    def has_add_permission(self, request):
+        return not GridPolicy.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        grid_policy_invalidate()
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {**(extra_context or {}), "grid": grid_counts()})

@@ -2,8 +2,10 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
+from feedback.grid import grid_place
+from feedback.surveys import survey_invitations_create
 from members.journey import lapse_detect, stage_policy, stages_promote
 from rewards.services import points_expire
 from tiers.services import tier_downgrade_notices, tiers_requalify
@@ -30,6 +32,16 @@ def _promote_stages(*, as_of, member_id_from, member_id_to, since, run) -> Chunk
     return stages_promote(as_of=as_of, member_id_from=member_id_from, member_id_to=member_id_to, since=since, run=run)
 
 
+def _place_loyalty_grid(*, as_of, member_id_from, member_id_to, since, run) -> ChunkResult:
+    return grid_place(as_of=as_of, member_id_from=member_id_from, member_id_to=member_id_to, run=run)
+
+
+def _invite_to_surveys(*, as_of, member_id_from, member_id_to, since, run) -> ChunkResult:
+    return survey_invitations_create(
+        as_of=as_of, member_id_from=member_id_from, member_id_to=member_id_to, since=since, run=run
+    )
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
@@ -51,7 +63,20 @@ JOBS = {
             _promote_stages,
             rules_changed_at=lambda: stage_policy().updated_at,
         ),
+        Job(
+            "place_loyalty_grid",
+            "Place members on the behavioural x attitudinal loyalty grid.",
+            _place_loyalty_grid,
+        ),
+        Job(
+            "invite_to_surveys",
+            "Invite a sample of recent buyers to the post-purchase survey.",
+            _invite_to_surveys,
+            # Incremental by nature: each run samples the purchases recorded since the last one.
+            rules_changed_at=lambda: datetime.min.replace(tzinfo=UTC),
+        ),
     ]
 }
-# The order the nightly run uses: expiry and tiers first, stages last so they see today's data.
-NIGHTLY_ORDER = ["expire_points", "requalify_tiers", "detect_lapse", "promote_stages"]
+# The order the nightly run uses: expiry and tiers first, stages and the grid last so they see
+# today's lapses. Survey invitations run on their own schedule (hourly).
+NIGHTLY_ORDER = ["expire_points", "requalify_tiers", "detect_lapse", "promote_stages", "place_loyalty_grid"]

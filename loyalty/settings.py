@@ -139,6 +139,17 @@ if len(DEFAULT_CURRENCY) != 3 or not DEFAULT_CURRENCY.isalpha():
 PHONE_REGION = env.str("PHONE_REGION", default="CN").upper()
 # Largest purchase total the API accepts; anything above is a typo or an attack.
 MAX_PURCHASE_TOTAL = _decimal("MAX_PURCHASE_TOTAL", "1000000")
+# Where members reach the site: links in messages (survey answers, unsubscribe) start with it.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="loyalty@example.com")
+# Dotted path of the SMS gateway adapter; the default only logs (see messaging/backends.py).
+SMS_BACKEND = env.str("SMS_BACKEND", default="messaging.backends.LoggingSmsBackend")
 # How long a POS idempotency key is remembered.
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=72)
 

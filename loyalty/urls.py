@@ -9,6 +9,7 @@ from loyalty.health import healthz
 api_v1 = [
     path("", include("members.api.urls")),
     path("", include("rewards.api.urls")),
+    path("", include("feedback.api.urls")),
 ]
 
 urlpatterns = [
@@ -17,6 +18,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("", include("feedback.urls")),
 ]
 
 

@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from loyalty.errors import Conflict, DomainError, field_error
-from rewards.earning import BasketLine, points_for_basket
+from rewards.earning import BasketLine, EarnQuote, points_for_basket
 from rewards.ledger import Actor, lock_member
 from rewards.services import points_earn_for_purchase, points_reverse_for_return
 from stores.models import Channel, Store
@@ -216,7 +216,7 @@ def purchase_record(
     _check_basket(currency=currency, total=total, lines=lines, occurred_at=occurred_at)
     member = lock_member(member.pk)
     if member.is_suspended:
-        points, note = 0, SUSPENDED_NOTE
+        quote = EarnQuote(0, SUSPENDED_NOTE)
     else:
         quote = points_for_basket(
             lines=lines,
@@ -226,7 +226,6 @@ def purchase_record(
             at=occurred_at,
             member_multiplier=_multiplier(member),
         )
-        points, note = quote.points, quote.note
     purchase = _insert_purchase(
         member=member,
         store=store,
@@ -235,8 +234,9 @@ def purchase_record(
         occurred_at=occurred_at,
         currency=currency.upper(),
         total=total,
-        points_earned=points,
-        earn_note=note,
+        points_earned=quote.points,
+        base_points=quote.base_points,
+        earn_note=quote.note,
     )
     PurchaseLine.objects.bulk_create(
         PurchaseLine(

@@ -34,6 +34,7 @@ class BasketLine:
 class EarnQuote:
     points: int
     note: str = ""
+    base_points: int = 0  # at the base rate, without any multiplier: the rest came from promotions
 
 
 @dataclass(frozen=True)
@@ -76,14 +77,17 @@ def points_for_basket(
     policy = setup.policy
     if total < policy.minimum_spend:
         return EarnQuote(0, f"Purchases below {policy.minimum_spend} earn no points.")
-    raw = Decimal(0)
+    raw, base = Decimal(0), Decimal(0)
     for line in lines:
+        base += line.amount / policy.spend_per_point
         multiplier = member_multiplier
         for rule in setup.rules:
             if _rule_applies(rule, line, channel=channel, store_id=store_id, at=at):
                 multiplier *= rule.multiplier
         raw += line.amount * multiplier / policy.spend_per_point
-    return EarnQuote(int(raw.quantize(Decimal(1), rounding=_ROUNDING[policy.rounding])))
+    rounding = _ROUNDING[policy.rounding]
+    points = int(raw.quantize(Decimal(1), rounding=rounding))
+    return EarnQuote(points, "", min(points, int(base.quantize(Decimal(1), rounding=rounding))))
 
 
 def lot_expiry(earned_at: datetime) -> datetime:

@@ -55,8 +55,12 @@ def idempotency_key(request) -> str:
     return key
 
 
-def idempotent(request, write: Callable[[], Response]) -> Response:
-    """Run `write` once per (store, Idempotency-Key); replay its answer to any retry."""
+def idempotent(request, write: Callable[[], Response], *, required: bool = True) -> Response:
+    """Run `write` once per (store, Idempotency-Key); replay its answer to any retry. Where the key
+    is optional and absent, `write` simply runs."""
+    if not required and not request.headers.get(HEADER):
+        with transaction.atomic():
+            return write()
     key = idempotency_key(request)
     store = request.user.store
     fingerprint = request_fingerprint(request)

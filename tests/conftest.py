@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from loyalty.config_cache import invalidate_all
@@ -88,3 +89,9 @@ def tiers(db):
     from tests.factories import standard_tiers
 
     return standard_tiers()
+
+
+@pytest.fixture
+def now():
+    """The moment the test starts: tests that place events in time measure from it."""
+    return timezone.now()

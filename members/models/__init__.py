@@ -1,11 +1,12 @@
 from .journey import ChangeKind, HabitDimension, MemberHabit, StageChange, StagePolicy
-from .member import LapseState, Member, MemberStatus, Stage
+from .member import LapseState, LoyaltyType, Member, MemberStatus, Stage
 from .purchase import Purchase, PurchaseLine, Return, ReturnLine
 
 __all__ = [
     "ChangeKind",
     "HabitDimension",
     "LapseState",
+    "LoyaltyType",
     "Member",
     "MemberHabit",
     "MemberStatus",

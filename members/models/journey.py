@@ -55,6 +55,7 @@ class StagePolicy(models.Model):
 class ChangeKind(models.TextChoices):
     STAGE = "stage", "Stage"
     LAPSE = "lapse", "Lapse state"
+    GRID = "grid", "Loyalty type"
 
 
 class StageChange(models.Model):

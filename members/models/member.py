@@ -30,6 +30,17 @@ class LapseState(models.TextChoices):
     WON_BACK = "won_back", "Won back"
 
 
+class LoyaltyType(models.TextChoices):
+    """Behavioural x attitudinal loyalty (DOMAIN.md section 2, seed 002)."""
+
+    NONE = "none", "No loyalty (low/low)"
+    INERTIA = "inertia", "Inertia (habit, no attachment)"
+    MERCENARY = "mercenary", "Mercenary (bought by incentives)"
+    LATENT = "latent", "Latent (likes us, buys little)"
+    COMMITTED = "committed", "Committed (high/high)"
+    FANATICAL = "fanatical", "Fanatical (committed and advocating)"
+
+
 class Member(models.Model):
     """A person in the loyalty programme.
 
@@ -77,6 +88,9 @@ class Member(models.Model):
         null=True, blank=True, editable=False, help_text="The last purchase lapse_due_at was computed from."
     )
 
+    loyalty_type = models.CharField(
+        max_length=10, choices=LoyaltyType.choices, default=LoyaltyType.NONE, editable=False
+    )
     tier = models.ForeignKey(
         "tiers.Tier", null=True, blank=True, on_delete=models.PROTECT, related_name="members", editable=False
     )

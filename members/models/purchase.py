@@ -23,6 +23,9 @@ class Purchase(models.Model):
     total = models.DecimalField(max_digits=12, decimal_places=2)
     returned_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     points_earned = models.IntegerField(default=0)
+    base_points = models.IntegerField(
+        default=0, help_text="What the purchase would have earned at the base rate, without any multiplier."
+    )
     points_reversed = models.IntegerField(default=0)
     earn_note = models.CharField(max_length=200, blank=True, help_text="Why fewer points were earned.")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -10,10 +10,10 @@ from rewards.models import EarningPolicy, EarningRule, ExpiryMode, Rounding
 from tests.factories import StoreFactory
 
 pytestmark = pytest.mark.django_db
-NOW = timezone.now()
 
 
-def quote(lines, *, channel="store", store_id=None, at=NOW, total=None):
+def quote(lines, *, channel="store", store_id=None, at=None, total=None):
+    at = at or timezone.now()
     total = total if total is not None else sum(line.amount for line in lines)
     return points_for_basket(lines=lines, total=total, channel=channel, store_id=store_id, at=at)
 
@@ -56,11 +56,11 @@ def test_channel_and_store_multipliers_multiply_together():
     assert quote([line("100")], channel="store", store_id=store.pk).points == 15
 
 
-def test_promotion_window_applies_only_inside_it():
-    EarningRule.objects.create(name="Double", multiplier=2, starts_at=NOW, ends_at=NOW + timedelta(days=7))
-    assert quote([line("100")], at=NOW + timedelta(days=1)).points == 20
-    assert quote([line("100")], at=NOW - timedelta(seconds=1)).points == 10
-    assert quote([line("100")], at=NOW + timedelta(days=7)).points == 10
+def test_promotion_window_applies_only_inside_it(now):
+    EarningRule.objects.create(name="Double", multiplier=2, starts_at=now, ends_at=now + timedelta(days=7))
+    assert quote([line("100")], at=now + timedelta(days=1)).points == 20
+    assert quote([line("100")], at=now - timedelta(seconds=1)).points == 10
+    assert quote([line("100")], at=now + timedelta(days=7)).points == 10
 
 
 def test_inactive_rule_is_ignored():

@@ -16,7 +16,6 @@ from tiers.models import TierChange, TierChangeKind
 from tiers.services import tier_downgrade_notices, tier_pin, tiers_requalify
 
 pytestmark = pytest.mark.django_db
-NOW = timezone.now()
 
 
 def tier_of(member):
@@ -48,8 +47,8 @@ def test_a_big_purchase_can_jump_several_tiers(tiers, member, store):
     assert tier_of(member) == "gold"
 
 
-def test_spend_older_than_twelve_months_does_not_qualify(tiers, member, store):
-    buy(member, store, "1500.00", occurred_at=NOW - timedelta(days=400))
+def test_spend_older_than_twelve_months_does_not_qualify(tiers, member, store, now):
+    buy(member, store, "1500.00", occurred_at=now - timedelta(days=400))
 
     buy(member, store, "600.00")
 
@@ -64,15 +63,18 @@ def test_the_tier_multiplier_applies_to_later_purchases(tiers, member, store):
     assert purchase.points_earned == 12  # 10 x 1.25, rounded down
 
 
-def _expire_validity(member, tier_code, tiers, valid_until=NOW - timedelta(days=1)):
-    Member.objects.filter(pk=member.pk).update(tier=tiers[tier_code], tier_valid_until=valid_until)
+def _expire_validity(member, tier_code, tiers):
+    Member.objects.filter(pk=member.pk).update(
+        tier=tiers[tier_code], tier_valid_until=timezone.now() - timedelta(days=1)
+    )
 
 
-def _requalify(member, as_of=NOW):
+def _requalify(member, as_of=None):
+    as_of = as_of or timezone.now()
     return tiers_requalify(as_of=as_of, member_id_from=member.pk, member_id_to=member.pk + 1)
 
 
-def test_requalification_moves_down_one_tier_only(tiers, member, store):
+def test_requalification_moves_down_one_tier_only(tiers, member, store, now):
     buy(member, store, "100.00")
     _expire_validity(member, "black", tiers)
 
@@ -82,7 +84,7 @@ def test_requalification_moves_down_one_tier_only(tiers, member, store):
     assert (result.changed, member.tier.code) == (1, "gold")
     change = TierChange.objects.filter(member=member).first()
     assert (change.kind, change.from_tier.code, change.to_tier.code) == (TierChangeKind.DOWNGRADE, "black", "gold")
-    assert member.tier_valid_until > NOW
+    assert member.tier_valid_until > now
 
 
 def test_requalification_renews_a_tier_still_earned(tiers, member, store):
@@ -116,53 +118,53 @@ def test_requalification_twice_changes_nothing(tiers, member, store):
     assert TierChange.objects.count() == history
 
 
-def test_a_pinned_tier_is_kept_until_the_pin_ends(tiers, member, store, staff_user):
+def test_a_pinned_tier_is_kept_until_the_pin_ends(tiers, member, store, staff_user, now):
     buy(member, store, "100.00")
     tier_pin(
         member=member,
         tier=tiers["gold"],
-        until=NOW + timedelta(days=60),
+        until=now + timedelta(days=60),
         reason="VIP complaint recovery",
         staff_user=staff_user,
     )
 
-    assert _requalify(member, as_of=NOW + timedelta(days=59)).examined == 0
+    assert _requalify(member, as_of=now + timedelta(days=59)).examined == 0
     assert tier_of(member) == "gold"
-    _requalify(member, as_of=NOW + timedelta(days=61))
+    _requalify(member, as_of=now + timedelta(days=61))
     assert tier_of(member) == "silver"
 
 
-def test_a_pin_needs_a_reason(tiers, member, staff_user):
+def test_a_pin_needs_a_reason(tiers, member, staff_user, now):
     with pytest.raises(DomainError):
-        tier_pin(member=member, tier=tiers["gold"], until=NOW + timedelta(days=60), reason="", staff_user=staff_user)
+        tier_pin(member=member, tier=tiers["gold"], until=now + timedelta(days=60), reason="", staff_user=staff_user)
 
 
-def test_members_heading_for_a_downgrade_are_told_once_30_days_ahead(tiers, member, store):
+def test_members_heading_for_a_downgrade_are_told_once_30_days_ahead(tiers, member, store, now):
     buy(member, store, "2500.00")  # Silver
-    Member.objects.filter(pk=member.pk).update(tier_valid_until=NOW + timedelta(days=20))
+    Member.objects.filter(pk=member.pk).update(tier_valid_until=now + timedelta(days=20))
     purchase = member.purchases.get()
     purchase_return(purchase=purchase, store=store, receipt_id="R1", amount=Decimal("1000.00"))
 
-    first = tier_downgrade_notices(as_of=NOW, member_id_from=member.pk, member_id_to=member.pk + 1)
-    second = tier_downgrade_notices(as_of=NOW + timedelta(days=1), member_id_from=member.pk, member_id_to=member.pk + 1)
+    first = tier_downgrade_notices(as_of=now, member_id_from=member.pk, member_id_to=member.pk + 1)
+    second = tier_downgrade_notices(as_of=now + timedelta(days=1), member_id_from=member.pk, member_id_to=member.pk + 1)
 
     assert (first, second) == (1, 0)
     message = OutboxMessage.objects.get(member=member)
     assert message.kind == "tier_downgrade_notice" and "500.00 more" in message.body and "Member" in message.body
 
 
-def test_members_who_still_qualify_get_no_notice(tiers, member, store):
+def test_members_who_still_qualify_get_no_notice(tiers, member, store, now):
     buy(member, store, "2500.00")
-    Member.objects.filter(pk=member.pk).update(tier_valid_until=NOW + timedelta(days=20))
+    Member.objects.filter(pk=member.pk).update(tier_valid_until=now + timedelta(days=20))
 
-    assert tier_downgrade_notices(as_of=NOW, member_id_from=member.pk, member_id_to=member.pk + 1) == 0
+    assert tier_downgrade_notices(as_of=now, member_id_from=member.pk, member_id_to=member.pk + 1) == 0
 
 
-def test_the_nightly_job_requalifies(tiers, member, store):
+def test_the_nightly_job_requalifies(tiers, member, store, now):
     buy(member, store, "100.00")
     _expire_validity(member, "gold", tiers)
 
-    summary = job_run_now(name="requalify_tiers", as_of=NOW)
+    summary = job_run_now(name="requalify_tiers", as_of=now)
 
     assert (summary.run.examined, summary.run.changed) == (1, 1)
     assert TierChange.objects.filter(member=member).first().run == summary.run
