@@ -6,6 +6,7 @@ to members who agreed to marketing on some channel. Each invitation is an outbox
 a signed link that works once and expires.
 """
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -126,8 +127,8 @@ def _invitation_message(invitation: SurveyInvitation, member: Member) -> dict:
 def invitation_from_token(token: str) -> SurveyInvitation:
     """The invitation a link points to, if the link is genuine, unused and not expired."""
     try:
-        public_id = signing.loads(token, salt=SIGNING_SALT)
-    except signing.BadSignature:
+        public_id = uuid.UUID(signing.loads(token, salt=SIGNING_SALT))
+    except (signing.BadSignature, ValueError, TypeError):
         raise InvitationUnusable("This link is not valid.") from None
     invitation = SurveyInvitation.objects.select_related("survey", "member").filter(public_id=public_id).first()
     if invitation is None:

@@ -14,6 +14,9 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from faker import Faker
 
+from feedback.complaints import complaint_change_status, complaint_file
+from feedback.models import ComplaintStatus, FollowUpKind, FollowUpOutcome, LeaveReason, WinBackChance
+from feedback.services import feedback_record, follow_up_record, lost_customer_interview_record
 from jobs.registry import NIGHTLY_ORDER
 from jobs.services import job_run_now
 from loyalty.errors import DomainError
@@ -93,9 +96,13 @@ class DemoBuilder:
             self._history(member, stores)
         self._redemptions(members, stores)
         self._staff_touches(members, staff)
+        self._listening(members, stores, staff)
         for job in NIGHTLY_ORDER:
             job_run_now(name=job, triggered_by="demo data")
         return self.summary
+
+    def _listening(self, members, stores, staff) -> None:
+        _Listening(self, members, stores, staff).build()
 
     def _tiers(self) -> None:
         for rank, (code, name, threshold, multiplier, benefits) in enumerate(TIERS, start=1):
@@ -213,6 +220,66 @@ class DemoBuilder:
                 continue
         for member in self.rng.sample(members, min(3, len(members))):
             member_suspend(member=member, reason="Repeated return fraud (demo)")
+
+
+COMMENTS = [
+    ("Best flat white in the city.", 10),
+    ("Friendly staff, but the queue at lunchtime is long.", 7),
+    ("Beans were stale last time.", 4),
+    ("Love the points; the birthday coffee was a nice surprise!", 9),
+    ("Delivery took a week.", 3),
+]
+COMPLAINTS = [
+    ("delivery", "high", "My online order arrived with a broken grinder."),
+    ("staff", "medium", "The barista was rude when I asked for oat milk."),
+    ("loyalty", "low", "My points from last Tuesday are missing."),
+    ("product", "medium", "The croissant was stale."),
+]
+
+
+class _Listening:
+    """Feedback, complaints in every state, follow-ups and lost-customer interviews."""
+
+    def __init__(self, builder: "DemoBuilder", members, stores, staff):
+        self.rng, self.members, self.stores, self.staff = builder.rng, members, stores, staff
+
+    def build(self) -> None:
+        buyers = list(Member.objects.filter(purchase_count__gt=0).order_by("pk"))
+        for member in self.rng.sample(buyers, min(150, len(buyers))):
+            comment, nps = self.rng.choice(COMMENTS)
+            feedback_record(member=member, store=self.rng.choice(self.stores), nps=nps, comment=comment)
+        for index, member in enumerate(self.rng.sample(buyers, min(24, len(buyers)))):
+            self._complaint(index, member)
+        for member in self.rng.sample(buyers, min(12, len(buyers))):
+            follow_up_record(
+                member=member,
+                kind=FollowUpKind.THANK_YOU_CALL,
+                staff_user=self.staff,
+                happened_at=timezone.now() - timedelta(days=self.rng.randint(1, 60)),
+                outcome=FollowUpOutcome.REACHED,
+                notes="Thanked them for being a regular.",
+                suggestions=self.rng.choice(["More seats upstairs.", "Decaf options.", ""]),
+            )
+        for member in self.rng.sample(buyers, min(6, len(buyers))):
+            lost_customer_interview_record(
+                member=member,
+                staff_user=self.staff,
+                happened_at=timezone.now() - timedelta(days=self.rng.randint(1, 30)),
+                reason=self.rng.choice(LeaveReason.values),
+                competitor=self.rng.choice(["Luckin", "Manner", ""]),
+                can_win_back=self.rng.choice(WinBackChance.values),
+            )
+
+    def _complaint(self, index: int, member) -> None:
+        category, severity, text = COMPLAINTS[index % len(COMPLAINTS)]
+        complaint = complaint_file(
+            text=text, category=category, severity=severity, member=member, store=self.rng.choice(self.stores)
+        )
+        steps = [ComplaintStatus.IN_PROGRESS, ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED][: index % 4]
+        for status in steps:
+            complaint_change_status(
+                complaint=complaint, status=status, actor=self.staff, resolution="Apologised and replaced the item."
+            )
 
 
 def build_demo(*, seed: int = 42, members: int = 2000, months: int = 18) -> DemoSummary:

@@ -2,6 +2,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
 
+from feedback.models import Complaint, Feedback
 from loyalty.demo import build_demo
 from members.models import Member, Purchase
 from tests.ledger_checks import assert_ledger_consistent
@@ -21,6 +22,7 @@ def test_demo_leaves_a_consistent_ledger():
     summary = build_demo(seed=3, members=40, months=6)
 
     assert summary.members == 40 and summary.purchases == Purchase.objects.count() > 40
+    assert Feedback.objects.exists() and Complaint.objects.exists()
     for member_id in Member.objects.values_list("pk", flat=True):
         assert_ledger_consistent(member_id)
 
