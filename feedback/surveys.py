@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from jobs.results import ChunkResult
 from loyalty.errors import DomainError, field_error
+from loyalty.sampling import in_sample
 from members.models import Member, MemberStatus, Purchase
 from messaging.services import message_queue_many
 
@@ -37,8 +38,6 @@ from .services import feedback_record
 SIGNING_SALT = "feedback.survey-invitation"
 # Without a previous run, look back this far for purchases to sample.
 FIRST_RUN_LOOKBACK = timedelta(days=1)
-# A multiplicative hash spreads purchase ids evenly over 0..99.
-_HASH = 2654435761
 
 
 class InvitationUnusable(DomainError):
@@ -48,10 +47,6 @@ class InvitationUnusable(DomainError):
 
 def post_purchase_survey() -> Survey | None:
     return Survey.objects.filter(invite_after_purchase=True, active=True).first()
-
-
-def _sampled(purchase_id: int, percent: int) -> bool:
-    return (purchase_id * _HASH) % 2**32 % 100 < percent
 
 
 @transaction.atomic
@@ -81,7 +76,7 @@ def survey_invitations_create(
     )
     chosen: dict[int, int] = {}
     for purchase_id, member_id in purchases:
-        if member_id not in chosen and _sampled(purchase_id, survey.sample_percent):
+        if member_id not in chosen and in_sample(survey.sample_percent, "survey", survey.pk, purchase_id):
             chosen[member_id] = purchase_id
     if not chosen:
         return ChunkResult(0, 0)

@@ -12,7 +12,9 @@ from .tasks import start_job
 
 
 class RunJobForm(forms.Form):
-    name = forms.ChoiceField(choices=[(name, f"{name}: {job.description}") for name, job in JOBS.items()])
+    name = forms.ChoiceField(
+        choices=[(name, f"{name}: {job.description}") for name, job in JOBS.items() if job.prepare is None]
+    )
     full = forms.BooleanField(
         required=False, help_text="Examine every member, not only what changed since the last run."
     )

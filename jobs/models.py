@@ -26,6 +26,7 @@ class JobRun(models.Model):
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     triggered_by = models.CharField(max_length=80, blank=True)
+    params = models.JSONField(default=dict, blank=True, help_text="Computed once per run, shared by its chunks.")
 
     class Meta:
         ordering = ["-id"]

@@ -4,6 +4,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from campaigns.models import Campaign
+from campaigns.services import campaign_grant_chunk, campaign_prepare
 from feedback.grid import grid_place
 from feedback.surveys import survey_invitations_create
 from members.journey import lapse_detect, stage_policy, stages_promote
@@ -32,6 +34,21 @@ def _promote_stages(*, as_of, member_id_from, member_id_to, since, run) -> Chunk
     return stages_promote(as_of=as_of, member_id_from=member_id_from, member_id_to=member_id_to, since=since, run=run)
 
 
+def _campaign_prepare(as_of, params) -> dict:
+    return campaign_prepare(Campaign.objects.get(pk=params["campaign"]), as_of)
+
+
+def _run_campaign(*, as_of, member_id_from, member_id_to, since, run) -> ChunkResult:
+    return campaign_grant_chunk(
+        campaign_id=run.params["campaign"],
+        params=run.params,
+        as_of=as_of,
+        member_id_from=member_id_from,
+        member_id_to=member_id_to,
+        run=run,
+    )
+
+
 def _place_loyalty_grid(*, as_of, member_id_from, member_id_to, since, run) -> ChunkResult:
     return grid_place(as_of=as_of, member_id_from=member_id_from, member_id_to=member_id_to, run=run)
 
@@ -49,6 +66,8 @@ class Job:
     chunk: Callable[..., ChunkResult]
     # For incremental jobs: when the rules last changed (a change forces a full run).
     rules_changed_at: Callable[[], datetime] | None = None
+    # Computes, once per run, figures all its chunks share (stored on the run).
+    prepare: Callable[[datetime, dict], dict] | None = None
 
 
 JOBS = {
@@ -67,6 +86,12 @@ JOBS = {
             "place_loyalty_grid",
             "Place members on the behavioural x attitudinal loyalty grid.",
             _place_loyalty_grid,
+        ),
+        Job(
+            "campaign",
+            "Run one campaign (params: campaign id): grants, holdout, messages, staff tasks.",
+            _run_campaign,
+            prepare=_campaign_prepare,
         ),
         Job(
             "invite_to_surveys",

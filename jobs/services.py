@@ -31,12 +31,17 @@ def _since(job: Job, as_of: datetime, full: bool) -> datetime | None:
 
 
 @transaction.atomic
-def job_run_start(*, name: str, as_of: datetime | None = None, full: bool = False, triggered_by: str = "") -> JobRun:
+def job_run_start(
+    *, name: str, as_of: datetime | None = None, full: bool = False, triggered_by: str = "", params: dict | None = None
+) -> JobRun:
     job = JOBS.get(name)
     if job is None:
         raise field_error("name", f"Unknown job {name!r}; known: {', '.join(JOBS)}.")
     as_of = as_of or timezone.now()
-    run = JobRun.objects.create(name=name, as_of=as_of, since=_since(job, as_of, full), triggered_by=triggered_by)
+    params = job.prepare(as_of, params or {}) if job.prepare else (params or {})
+    run = JobRun.objects.create(
+        name=name, as_of=as_of, since=_since(job, as_of, full), triggered_by=triggered_by, params=params
+    )
     bounds = Member.objects.aggregate(low=Min("pk"), high=Max("pk"))
     size = settings.JOB_CHUNK_SIZE
     chunks = []
@@ -105,10 +110,12 @@ class RunSummary:
         )
 
 
-def job_run_now(*, name: str, as_of: datetime | None = None, full: bool = False, triggered_by: str = "") -> RunSummary:
+def job_run_now(
+    *, name: str, as_of: datetime | None = None, full: bool = False, triggered_by: str = "", params: dict | None = None
+) -> RunSummary:
     """Run a whole job in this process, chunk after chunk (the shell and tests use this)."""
     started = time.monotonic()
-    run = job_run_start(name=name, as_of=as_of, full=full, triggered_by=triggered_by)
+    run = job_run_start(name=name, as_of=as_of, full=full, triggered_by=triggered_by, params=params)
     for chunk_id in run.chunks.order_by("index").values_list("pk", flat=True):
         job_chunk_run(chunk_id=chunk_id)
     run.refresh_from_db()

@@ -7,8 +7,8 @@ from .services import job_chunk_run, job_run_start
 
 
 @shared_task(name="jobs.start")
-def start_job(name: str, full: bool = False, triggered_by: str = "schedule") -> int:
-    run = job_run_start(name=name, full=full, triggered_by=triggered_by)
+def start_job(name: str, full: bool = False, triggered_by: str = "schedule", params: dict | None = None) -> int:
+    run = job_run_start(name=name, full=full, triggered_by=triggered_by, params=params)
     chunk_ids = list(run.chunks.values_list("pk", flat=True))
     transaction.on_commit(lambda: [run_chunk.delay(chunk_id) for chunk_id in chunk_ids])
     return run.pk

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "rewards",
     "feedback",
     "messaging",
+    "campaigns",
     "jobs",
 ]
 

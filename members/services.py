@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from loyalty.errors import Conflict, DomainError, field_error
-from rewards.earning import BasketLine, EarnQuote, points_for_basket
+from rewards.earning import BasketLine, Earner, EarnQuote, points_for_basket
 from rewards.ledger import Actor, lock_member
 from rewards.services import points_earn_for_purchase, points_reverse_for_return
 from stores.models import Channel, Store
@@ -184,14 +184,21 @@ def purchase_quote(
         channel=channel,
         store_id=store.pk,
         at=occurred_at,
-        member_multiplier=_multiplier(member),
+        earner=_earner(member),
     )
     return quote.points, quote.note
 
 
-def _multiplier(member: Member | None) -> Decimal:
-    tier = tier_by_id(member.tier_id) if member else None
-    return tier.earn_multiplier if tier else Decimal(1)
+def _earner(member: Member | None) -> Earner:
+    if member is None:
+        return Earner()
+    tier = tier_by_id(member.tier_id)
+    return Earner(
+        member_id=member.pk,
+        tier_rank=tier.rank if tier else None,
+        stage=member.stage,
+        tier_multiplier=tier.earn_multiplier if tier else Decimal(1),
+    )
 
 
 @transaction.atomic
@@ -224,7 +231,7 @@ def purchase_record(
             channel=channel,
             store_id=store.pk,
             at=occurred_at,
-            member_multiplier=_multiplier(member),
+            earner=_earner(member),
         )
     purchase = _insert_purchase(
         member=member,

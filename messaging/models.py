@@ -29,6 +29,9 @@ class OutboxMessage(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     kind = models.CharField(max_length=40, help_text="What the message is about, e.g. tier_downgrade_notice.")
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="outbox_messages"
+    )
     marketing = models.BooleanField(
         default=False, help_text="Marketing messages go only to members who consented for the channel."
     )

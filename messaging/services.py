@@ -23,6 +23,16 @@ def preferred_channel(member) -> str:
     return MessageChannel.EMAIL if member.email else MessageChannel.SMS
 
 
+def marketing_channel(member) -> str:
+    """The channel the member agreed to hear from us on (email first); without consent the
+    message is still queued, and the sender records it as skipped."""
+    if member.consent_email and member.email:
+        return MessageChannel.EMAIL
+    if member.consent_sms:
+        return MessageChannel.SMS
+    return preferred_channel(member)
+
+
 def message_queue_many(messages: list[dict]) -> int:
     """Queue messages given as dicts of OutboxMessage fields (channel defaults to the member's
     preferred one). A message whose `dedupe_key` is already queued is skipped; returns how many

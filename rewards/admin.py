@@ -1,9 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from members.admin import ReadOnlyAdminMixin
 
+from .catalog import voucher_cancel
 from .earning import earning_setup_invalidate
-from .models import EarningPolicy, EarningRule, LedgerEntry, LotConsumption, PointsLot, Redemption
+from .models import EarningPolicy, EarningRule, LedgerEntry, LotConsumption, PointsLot, Redemption, Reward, Voucher
 
 
 class EarningSetupAdminMixin:
@@ -61,3 +62,39 @@ class RedemptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("status", "store", "created_at")
     search_fields = ("=receipt_id", "=member__phone", "=member__card_number", "member__name")
     list_select_related = ("member", "store")
+
+
+@admin.register(Reward)
+class RewardAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "cost_points", "stock", "min_tier", "available_from", "available_until", "active")
+    list_filter = ("kind", "active", "min_tier")
+    search_fields = ("name", "description")
+
+
+@admin.register(Voucher)
+class VoucherAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "code",
+        "reward",
+        "member",
+        "status",
+        "points_cost",
+        "issued_at",
+        "expires_at",
+        "used_at",
+        "campaign",
+    )
+    list_filter = ("status", "reward", "campaign")
+    search_fields = ("=code", "=member__phone", "=member__card_number")
+    list_select_related = ("reward", "member", "campaign")
+    actions = ["cancel"]
+
+    @admin.action(description="Cancel the selected unused vouchers (points are given back)")
+    def cancel(self, request, queryset):
+        from loyalty.errors import DomainError
+
+        for voucher in queryset:
+            try:
+                voucher_cancel(voucher=voucher, staff_user=request.user)
+            except DomainError as exc:
+                self.message_user(request, f"{voucher.code}: {exc.detail}", messages.WARNING)

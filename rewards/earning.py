@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from loyalty.config_cache import ConfigCache
 from loyalty.dates import add_months
+from loyalty.sampling import held_out
 
 from .models import EarningPolicy, EarningRule, ExpiryMode, Rounding
 
@@ -38,6 +39,16 @@ class EarnQuote:
 
 
 @dataclass(frozen=True)
+class Earner:
+    """What the rules need to know about the member earning (nothing, for an anonymous quote)."""
+
+    member_id: int | None = None
+    tier_rank: int | None = None
+    stage: str | None = None
+    tier_multiplier: Decimal = Decimal(1)
+
+
+@dataclass(frozen=True)
 class EarningSetup:
     policy: EarningPolicy
     rules: tuple[EarningRule, ...]
@@ -45,7 +56,8 @@ class EarningSetup:
 
 def _load_setup() -> EarningSetup:
     policy, _ = EarningPolicy.objects.get_or_create(pk=1)
-    return EarningSetup(policy, tuple(EarningRule.objects.filter(active=True)))
+    rules = EarningRule.objects.filter(active=True).select_related("min_tier", "campaign")
+    return EarningSetup(policy, tuple(rules))
 
 
 _setup = ConfigCache(_load_setup)
@@ -53,14 +65,26 @@ earning_setup = _setup.get
 earning_setup_invalidate = _setup.invalidate
 
 
-def _rule_applies(rule: EarningRule, line: BasketLine, *, channel: str, store_id: int | None, at: datetime) -> bool:
+def _rule_applies(rule: EarningRule, *, channel: str, store_id: int | None, at: datetime, earner: Earner) -> bool:
+    """Whether a rule applies to this purchase, before looking at lines (categories)."""
     return (
-        (not rule.category or rule.category == line.category)
-        and (not rule.channel or rule.channel == channel)
+        (not rule.channel or rule.channel == channel)
         and (rule.store_id is None or rule.store_id == store_id)
         and (rule.starts_at is None or rule.starts_at <= at)
         and (rule.ends_at is None or at < rule.ends_at)
+        and (rule.min_tier is None or (earner.tier_rank or 0) >= rule.min_tier.rank)
+        and (not rule.stages or earner.stage in rule.stages)
+        and not _held_out(rule, earner)
     )
+
+
+def _held_out(rule: EarningRule, earner: Earner) -> bool:
+    campaign = rule.campaign
+    if campaign is None:
+        return False
+    if earner.member_id is None:
+        return True  # a promotion window is for members
+    return held_out(campaign.pk, earner.member_id, campaign.holdout_percent)
 
 
 def points_for_basket(
@@ -70,19 +94,21 @@ def points_for_basket(
     channel: str,
     store_id: int | None,
     at: datetime,
-    member_multiplier: Decimal = Decimal(1),
+    earner: Earner = Earner(),
 ) -> EarnQuote:
-    """Points for a basket: each line's amount at the base rate times every matching rule."""
+    """Points for a basket: each line's amount at the base rate times the tier's multiplier and
+    every matching rule (category, channel, store, promotion window, segment)."""
     setup = earning_setup()
     policy = setup.policy
     if total < policy.minimum_spend:
         return EarnQuote(0, f"Purchases below {policy.minimum_spend} earn no points.")
+    rules = [r for r in setup.rules if _rule_applies(r, channel=channel, store_id=store_id, at=at, earner=earner)]
     raw, base = Decimal(0), Decimal(0)
     for line in lines:
         base += line.amount / policy.spend_per_point
-        multiplier = member_multiplier
-        for rule in setup.rules:
-            if _rule_applies(rule, line, channel=channel, store_id=store_id, at=at):
+        multiplier = earner.tier_multiplier
+        for rule in rules:
+            if not rule.category or rule.category == line.category:
                 multiplier *= rule.multiplier
         raw += line.amount * multiplier / policy.spend_per_point
     rounding = _ROUNDING[policy.rounding]

@@ -5,7 +5,7 @@ movement of one member is serialised and the balance read from the locked row is
 services lock the member before anything else they lock, which keeps lock order consistent.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import F, Q
@@ -38,14 +38,15 @@ class Source:
     purchase: object = None
     return_record: object = None
     redemption: object = None
+    voucher: object = None
     reason: str = ""
-    extra: dict = field(default_factory=dict)
 
     def as_fields(self) -> dict:
         return {
             "purchase": self.purchase,
             "return_record": self.return_record,
             "redemption": self.redemption,
+            "voucher": self.voucher,
             "reason": self.reason[:300],
         }
 
@@ -171,3 +172,46 @@ def restore_credit(member: Member, *, debit: LedgerEntry, actor: Actor, source: 
     PointsLot.objects.bulk_update(touched, ["remaining"])
     _move_balance(member, points)
     return entry
+
+
+def post_bonus_many(points_by_member: dict[int, int], *, expires_at: datetime, actor: Actor, reason: str) -> dict:
+    """Credit bonus points to many members in a constant number of statements (campaigns).
+
+    Locks the members in primary-key order, then writes entries, lots and balances in bulk with
+    the same debt rule as `post_credit`. Returns the entries by member id."""
+    if not points_by_member:
+        return {}
+    balances = dict(
+        Member.objects.select_for_update()
+        .filter(pk__in=points_by_member)
+        .order_by("pk")
+        .values_list("pk", "points_balance")
+    )
+    entries = LedgerEntry.objects.bulk_create(
+        LedgerEntry(
+            member_id=member_id,
+            kind="bonus",
+            points=points,
+            balance_after=balances[member_id] + points,
+            expires_at=expires_at,
+            reason=reason[:300],
+            **actor.as_fields(),
+        )
+        for member_id, points in points_by_member.items()
+    )
+    lots = []
+    for entry in entries:
+        to_lot = entry.points - max(0, -balances[entry.member_id])
+        if to_lot > 0:
+            lots.append(
+                PointsLot(
+                    member_id=entry.member_id, entry=entry, points=to_lot, remaining=to_lot, expires_at=expires_at
+                )
+            )
+    PointsLot.objects.bulk_create(lots)
+    by_amount: dict[int, list[int]] = {}
+    for member_id, points in points_by_member.items():
+        by_amount.setdefault(points, []).append(member_id)
+    for points, ids in by_amount.items():
+        Member.objects.filter(pk__in=ids).update(points_balance=F("points_balance") + points)
+    return {entry.member_id: entry for entry in entries}

@@ -28,6 +28,7 @@ def errors(*statuses: int) -> dict:
     descriptions = {
         400: "Invalid input (field errors in `errors`).",
         401: "Missing or invalid API key.",
+        403: "Not allowed for this member (e.g. not eligible for the reward).",
         404: "Not found.",
         409: "Conflicts with the current state (duplicate receipt, already enrolled, in flight).",
         410: "Gone (expired).",

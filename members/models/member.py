@@ -63,6 +63,7 @@ class Member(models.Model):
     consent_sms = models.BooleanField("SMS marketing consent", default=False)
     consent_updated_at = models.DateTimeField(null=True, blank=True)
     interests = models.JSONField(default=list, blank=True)
+    language = models.CharField(max_length=10, default="zh-hans", help_text="For messages.")
     referral_code = models.CharField(max_length=12, unique=True, editable=False)
     referred_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals")
     status = models.CharField(max_length=12, choices=MemberStatus.choices, default=MemberStatus.ACTIVE)

@@ -1,8 +1,13 @@
 from django.urls import path
 
-from . import views
+from . import catalog_views, views
 
 urlpatterns = [
+    path("rewards/", catalog_views.RewardListView.as_view(), name="reward-list"),
+    path("rewards/<str:reward_id>/redeem/", catalog_views.RewardRedeemView.as_view(), name="reward-redeem"),
+    path("vouchers/<str:code>/", catalog_views.VoucherDetailView.as_view(), name="voucher-detail"),
+    path("vouchers/<str:code>/consume/", catalog_views.VoucherConsumeView.as_view(), name="voucher-consume"),
+    path("vouchers/<str:code>/cancel/", catalog_views.VoucherCancelView.as_view(), name="voucher-cancel"),
     path("redemptions/", views.RedemptionCreateView.as_view(), name="redemption-create"),
     path("redemptions/<str:redemption_id>/cancel/", views.RedemptionCancelView.as_view(), name="redemption-cancel"),
 ]

@@ -12,7 +12,7 @@ class Command(BaseCommand):
     help = "Run a batch job synchronously and print a one-line summary (or 'nightly' for all, in order)."
 
     def add_arguments(self, parser):
-        parser.add_argument("name", choices=[*JOBS, "nightly"])
+        parser.add_argument("name", choices=[*(n for n, job in JOBS.items() if job.prepare is None), "nightly"])
         parser.add_argument("--as-of", help="ISO date-time to run as of (default: now).")
         parser.add_argument("--full", action="store_true", help="Examine every member, not only what changed.")
 

@@ -87,6 +87,23 @@ class EarningRule(models.Model):
     category = models.CharField(max_length=64, blank=True, help_text="Only lines in this category.")
     channel = models.CharField(max_length=20, choices=Channel.choices, blank=True)
     store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    min_tier = models.ForeignKey(
+        "tiers.Tier",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Only this tier or above.",
+    )
+    stages = models.JSONField(default=list, blank=True, help_text="Only members in these stages (empty for all).")
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="earning_rules",
+        help_text="A promotion window's rule: its campaign's holdout group does not get the multiplier.",
+    )
     starts_at = models.DateTimeField(null=True, blank=True)
     ends_at = models.DateTimeField(null=True, blank=True)
     active = models.BooleanField(default=True)
@@ -134,6 +151,7 @@ class LedgerEntry(models.Model):
     redemption = models.ForeignKey(
         "Redemption", null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
     )
+    voucher = models.ForeignKey("Voucher", null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
     store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     api_key = models.ForeignKey(StoreApiKey, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     staff_user = models.ForeignKey(
@@ -170,6 +188,9 @@ class LedgerEntry(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["redemption", "kind"], condition=Q(redemption__isnull=False), name="ledger_redemption_once"
+            ),
+            models.UniqueConstraint(
+                fields=["voucher", "kind"], condition=Q(voucher__isnull=False), name="ledger_voucher_once"
             ),
         ]
         indexes = [models.Index(fields=["member", "-id"])]

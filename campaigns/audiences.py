@@ -1,0 +1,144 @@
+"""Who each kind of campaign is for, as querysets over a chunk of members, and the figures a run
+computes once before its chunks start (the surprise threshold, the sampling rate)."""
+
+from datetime import datetime, timedelta
+
+from django.db.models import CharField, Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Cast, Concat
+from django.utils import timezone
+
+from feedback.models import Feedback, LostCustomerInterview, WinBackChance
+from members.models import (
+    ChangeKind,
+    HabitDimension,
+    LapseState,
+    Member,
+    MemberHabit,
+    MemberStatus,
+    Purchase,
+    StageChange,
+)
+from tiers.models import Tier
+from tiers.selectors import QUALIFYING_WINDOW, qualifying_spend_subquery, tier_by_id
+
+from .models import BadgeKind, Campaign, CampaignGrant, CampaignKind
+
+
+def segment(campaign: Campaign, members: QuerySet) -> QuerySet:
+    """Active members in the campaign's stages and tiers. Suspended members never take part."""
+    members = members.filter(status=MemberStatus.ACTIVE)
+    if campaign.stages:
+        members = members.filter(stage__in=campaign.stages)
+    if campaign.min_tier_id:
+        rank = tier_by_id(campaign.min_tier_id).rank
+        members = members.filter(tier__in=Tier.objects.filter(rank__gte=rank))
+    return members
+
+
+def _spend_by_member(as_of: datetime):
+    money = DecimalField(max_digits=14, decimal_places=2)
+    return (
+        Purchase.objects.filter(occurred_at__gt=as_of - QUALIFYING_WINDOW, occurred_at__lte=as_of)
+        .order_by()
+        .values("member")
+        .annotate(spend=Sum(F("total") - F("returned_amount"), output_field=money))
+        .filter(spend__gt=0)
+    )
+
+
+def surprise_prepare(campaign: Campaign, as_of: datetime) -> dict:
+    """The 12-month spend that puts a member in the top share, and the top spenders to call."""
+    spenders = _spend_by_member(as_of)
+    buyers = spenders.count()
+    if buyers == 0:
+        return {"threshold": None, "call": []}
+    position = max(int(buyers * campaign.top_share) - 1, 0)
+    threshold = spenders.order_by("-spend").values_list("spend", flat=True)[position]
+    eligible = segment(campaign, Member.objects.all()).values("pk")
+    top = spenders.filter(member__in=eligible).order_by("-spend").values_list("member", flat=True)
+    return {"threshold": str(threshold), "call": list(top[: campaign.call_top])}
+
+
+def _surprised_recently(campaign: Campaign, as_of: datetime) -> Exists:
+    return Exists(
+        CampaignGrant.objects.filter(
+            member=OuterRef("pk"),
+            campaign__kind=CampaignKind.SURPRISE,
+            holdout=False,
+            granted_at__gt=as_of - timedelta(days=campaign.quiet_days),
+        )
+    )
+
+
+def _badge_earned(campaign: Campaign) -> Q:
+    badge = campaign.badge
+    if badge.kind == BadgeKind.NTH_REVIEW:
+        reviews = Feedback.objects.filter(member=OuterRef("pk")).exclude(comment="")
+        counted = reviews.order_by().values("member").annotate(n=Count("*")).values("n")
+        return Q(
+            pk__in=Member.objects.annotate(reviews=Subquery(counted)).filter(reviews__gte=badge.threshold).values("pk")
+        )
+    dimension = HabitDimension.CATEGORY if badge.kind == BadgeKind.NEW_CATEGORY else HabitDimension.CHANNEL
+    habits = MemberHabit.objects.filter(dimension=dimension).order_by().values("member").annotate(n=Count("*"))
+    return Q(pk__in=habits.filter(n__gte=2).values("member"))
+
+
+def audience(campaign: Campaign, members: QuerySet, *, as_of: datetime, params: dict) -> QuerySet:
+    """The members of `members` the campaign is for right now, with nothing granted yet."""
+    members = segment(campaign, members)
+    kind = campaign.kind
+    if kind == CampaignKind.SURPRISE:
+        if params.get("threshold") is None:
+            return members.none()
+        members = members.annotate(spend=qualifying_spend_subquery(as_of)).filter(spend__gte=params["threshold"])
+        members = members.exclude(_surprised_recently(campaign, as_of))
+    elif kind == CampaignKind.BIRTHDAY:
+        members = members.filter(birthday__month=timezone.localtime(as_of).month)
+    elif kind == CampaignKind.WIN_BACK:
+        latest = LostCustomerInterview.objects.filter(member=OuterRef("pk")).order_by("-happened_at")
+        members = members.filter(lapse_state=LapseState.LAPSED).annotate(
+            chance=Subquery(latest.values("can_win_back")[:1]), lapse_episode=_lapse_episode()
+        )
+        members = members.exclude(chance=WinBackChance.NO)
+    elif kind == CampaignKind.REFERRAL:
+        members = members.filter(
+            referred_by__isnull=False, purchase_count__gte=1, first_purchase_at__gte=campaign.starts_at
+        )
+    elif kind == CampaignKind.BADGE:
+        members = members.filter(_badge_earned(campaign)).exclude(badges__badge=campaign.badge)
+    already = CampaignGrant.objects.filter(
+        campaign=campaign, member=OuterRef("pk"), grant_key=grant_key_expression(campaign, as_of)
+    )
+    return members.exclude(Exists(already))
+
+
+def _lapse_episode() -> Subquery:
+    """The latest "became lapsed" history row: one win-back grant per lapse."""
+    changes = StageChange.objects.filter(member=OuterRef("pk"), kind=ChangeKind.LAPSE, to_value=LapseState.LAPSED)
+    return Subquery(changes.order_by("-id").values("id")[:1])
+
+
+def grant_key_expression(campaign: Campaign, as_of: datetime):
+    """The grant key as an SQL expression, so "already granted" is checked in the same query."""
+    if campaign.kind == CampaignKind.WIN_BACK:
+        return Concat(Value("lapse:"), Cast(OuterRef("lapse_episode"), CharField()))
+    if campaign.kind == CampaignKind.REFERRAL:
+        return Concat(Value("referral:"), Cast(OuterRef("pk"), CharField()))
+    return Value(grant_key(campaign, as_of))
+
+
+def grant_key(campaign: Campaign, as_of: datetime, row: dict | None = None) -> str:
+    """The period or event a grant is for: a campaign grants a member once per key."""
+    local = timezone.localtime(as_of)
+    kind = campaign.kind
+    if kind == CampaignKind.WIN_BACK:
+        return f"lapse:{row['lapse_episode']}"
+    if kind == CampaignKind.REFERRAL:
+        return f"referral:{row['pk']}"
+    if kind == CampaignKind.BIRTHDAY:
+        return f"birthday:{local.year}"
+    if kind == CampaignKind.SURPRISE:
+        return f"surprise:{local:%Y-%m-%d}"
+    if kind == CampaignKind.BADGE:
+        return f"badge:{campaign.badge.code}"
+    return "window"  # a promotion window: one place in it per member

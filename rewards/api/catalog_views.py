@@ -1,0 +1,103 @@
+"""POS endpoints for the rewards catalog and vouchers."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from loyalty.api.schema import IDEMPOTENCY_KEY, errors
+from loyalty.errors import DomainError, NotFound
+from members.selectors import member_get
+from rewards import catalog
+from rewards.models import Reward
+from stores.idempotency import idempotent
+
+from .catalog_serializers import RewardOutput, RewardRedeemInput, VoucherConsumeInput, VoucherOutput
+
+
+class RewardListView(APIView):
+    @extend_schema(
+        operation_id="rewards_list",
+        parameters=[OpenApiParameter("member", str, required=True, description="Member id (UUID) or card number.")],
+        responses={200: RewardOutput(many=True), **errors(400, 401, 404)},
+        summary="The rewards a member can redeem now (eligible, in stock, affordable)",
+    )
+    def get(self, request):
+        reference = request.query_params.get("member", "")
+        if not reference:
+            raise DomainError("Give the member.", errors={"member": ["This parameter is required."]})
+        rewards = catalog.rewards_for_member(member=member_get(reference=reference))
+        return Response(RewardOutput(rewards, many=True).data)
+
+
+def _reward(reward_id: str) -> Reward:
+    reward = Reward.objects.filter(pk=int(reward_id)).first() if str(reward_id).isdigit() else None
+    if reward is None:
+        raise NotFound("No such reward.")
+    return reward
+
+
+class RewardRedeemView(APIView):
+    @extend_schema(
+        operation_id="rewards_redeem",
+        request=RewardRedeemInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: VoucherOutput, **errors(400, 401, 403, 404, 409, 422)},
+        summary="Exchange points for a reward: returns a single-use voucher",
+        description="400 `insufficient_points`, 403 `not_eligible`, 409 `out_of_stock`; nothing written then.",
+    )
+    def post(self, request, reward_id):
+        return idempotent(request, lambda: self._create(request, reward_id))
+
+    def _create(self, request, reward_id):
+        data = RewardRedeemInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        voucher = catalog.reward_redeem(
+            reward=_reward(reward_id),
+            member=member_get(reference=data.validated_data["member"]),
+            store=request.user.store,
+            api_key=request.auth,
+        )
+        return Response(VoucherOutput(voucher).data, status=status.HTTP_201_CREATED)
+
+
+class VoucherDetailView(APIView):
+    @extend_schema(operation_id="vouchers_retrieve", responses={200: VoucherOutput, **errors(401, 404)})
+    def get(self, request, code):
+        return Response(VoucherOutput(catalog.voucher_get(code=code)).data)
+
+
+class VoucherConsumeView(APIView):
+    @extend_schema(
+        operation_id="vouchers_consume",
+        request=VoucherConsumeInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: VoucherOutput, **errors(400, 401, 404, 409, 410, 422)},
+        summary="Use a voucher once: 409 if already used or cancelled, 410 if expired",
+    )
+    def post(self, request, code):
+        return idempotent(request, lambda: self._consume(request, code))
+
+    def _consume(self, request, code):
+        data = VoucherConsumeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        voucher = catalog.voucher_consume(
+            voucher=catalog.voucher_get(code=code),
+            store=request.user.store,
+            receipt_id=data.validated_data["receipt_id"],
+        )
+        return Response(VoucherOutput(voucher).data)
+
+
+class VoucherCancelView(APIView):
+    @extend_schema(
+        operation_id="vouchers_cancel",
+        request=None,
+        responses={200: VoucherOutput, **errors(401, 404, 409, 410)},
+        summary="Cancel an unused voucher: its points come back, once",
+    )
+    def post(self, request, code):
+        voucher = catalog.voucher_cancel(
+            voucher=catalog.voucher_get(code=code), store=request.user.store, api_key=request.auth
+        )
+        return Response(VoucherOutput(voucher).data)

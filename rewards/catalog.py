@@ -1,0 +1,196 @@
+"""Redeeming catalog rewards for points, and the life of a voucher: issued, used once, or
+cancelled with its points given back.
+
+Stock is taken with a conditional UPDATE (stock > 0), so it never goes below zero however many
+tills redeem at once; points move through the ledger with the member row locked, as always.
+"""
+
+import secrets
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from loyalty.errors import Conflict, DomainError, MemberSuspended, NotFound
+from members.models import Member
+from stores.models import Store
+from tiers.selectors import tier_by_id
+
+from .ledger import Actor, Source, lock_member, post_debit, require_balance, restore_credit
+from .models import EntryKind, LedgerEntry, Reward, Voucher, VoucherStatus
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 12  # 32^12 = 2^60 codes: not guessable at a till
+
+
+class OutOfStock(Conflict):
+    code = "out_of_stock"
+
+
+class NotEligible(DomainError):
+    status_code = 403
+    code = "not_eligible"
+
+
+class VoucherUsed(Conflict):
+    code = "voucher_used"
+
+
+class VoucherCancelled(Conflict):
+    code = "voucher_cancelled"
+
+
+class VoucherExpired(DomainError):
+    status_code = 410
+    code = "voucher_expired"
+
+
+def new_voucher_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def _available(at: datetime) -> Q:
+    return (
+        Q(active=True)
+        & (Q(available_from__isnull=True) | Q(available_from__lte=at))
+        & (Q(available_until__isnull=True) | Q(available_until__gt=at))
+        & (Q(stock__isnull=True) | Q(stock__gt=0))
+    )
+
+
+def ineligibility(reward: Reward, member: Member) -> str | None:
+    """Why the member cannot have this reward, or None."""
+    if member.is_suspended:
+        return "The member is suspended."
+    if reward.min_tier_id:
+        tier, needed = tier_by_id(member.tier_id), tier_by_id(reward.min_tier_id)
+        if tier is None or (needed is not None and tier.rank < needed.rank):
+            return f"Needs {needed} tier or above."
+    if reward.stages and member.stage not in reward.stages:
+        return "Not offered at the member's stage."
+    return None
+
+
+def rewards_for_member(*, member: Member, at: datetime | None = None) -> list[Reward]:
+    """The catalog rewards this member can redeem now: available, in stock, eligible, affordable."""
+    at = at or timezone.now()
+    rewards = Reward.objects.filter(_available(at), cost_points__lte=max(member.points_balance, 0))
+    return [r for r in rewards.select_related("min_tier") if ineligibility(r, member) is None]
+
+
+def rewards_available(at: datetime | None = None) -> QuerySet[Reward]:
+    return Reward.objects.filter(_available(at or timezone.now()))
+
+
+def _take_stock(reward: Reward) -> None:
+    if reward.stock is None:
+        return
+    if not Reward.objects.filter(pk=reward.pk, stock__gt=0).update(stock=F("stock") - 1):
+        raise OutOfStock("This reward is out of stock.")
+
+
+def _insert_voucher(**fields) -> Voucher:
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                return Voucher.objects.create(code=new_voucher_code(), **fields)
+        except IntegrityError:
+            continue
+    raise Conflict("Could not allocate a voucher code; please retry.")
+
+
+@transaction.atomic
+def reward_redeem(
+    *, reward: Reward, member: Member, store: Store | None = None, api_key=None, staff_user=None
+) -> Voucher:
+    """Exchange points for a voucher. Refused (and nothing written) if the member is not eligible,
+    the reward is out of stock or unavailable, or the points do not cover it."""
+    member = lock_member(member.pk)
+    reward = Reward.objects.get(pk=reward.pk)
+    if member.is_suspended:
+        raise MemberSuspended("This member is suspended and cannot use points.")
+    if not rewards_available().filter(pk=reward.pk).exists():
+        raise (
+            OutOfStock("This reward is not available.")
+            if reward.stock == 0
+            else NotEligible("This reward is not available.")
+        )
+    reason = ineligibility(reward, member)
+    if reason:
+        raise NotEligible(reason)
+    require_balance(member, reward.cost_points)
+    _take_stock(reward)
+    voucher = _insert_voucher(
+        reward=reward,
+        member=member,
+        points_cost=reward.cost_points,
+        issued_store=store,
+        expires_at=timezone.now() + timedelta(days=reward.voucher_valid_days),
+    )
+    post_debit(
+        member,
+        kind=EntryKind.REDEEM,
+        points=reward.cost_points,
+        actor=Actor(store=store, api_key=api_key, staff_user=staff_user, job="" if store or staff_user else "portal"),
+        source=Source(voucher=voucher, reason=f"Reward: {reward.name}"),
+    )
+    voucher.member = member
+    return voucher
+
+
+def voucher_get(*, code: str) -> Voucher:
+    voucher = Voucher.objects.select_related("reward", "member").filter(code=str(code).strip().upper()).first()
+    if voucher is None:
+        raise NotFound("No voucher with this code.")
+    return voucher
+
+
+def _require_usable(voucher: Voucher, at: datetime) -> None:
+    if voucher.status == VoucherStatus.USED:
+        raise VoucherUsed("This voucher was already used.", extra={"used_at": voucher.used_at.isoformat()})
+    if voucher.status == VoucherStatus.CANCELLED:
+        raise VoucherCancelled("This voucher was cancelled.")
+    if voucher.expires_at <= at:
+        raise VoucherExpired("This voucher has expired.")
+
+
+@transaction.atomic
+def voucher_consume(*, voucher: Voucher, store: Store, receipt_id: str) -> Voucher:
+    """Use a voucher once: 409 if it was used or cancelled, 410 if it expired."""
+    voucher = Voucher.objects.select_for_update().select_related("reward", "member").get(pk=voucher.pk)
+    now = timezone.now()
+    _require_usable(voucher, now)
+    voucher.status, voucher.used_at, voucher.used_store, voucher.used_receipt_id = (
+        VoucherStatus.USED,
+        now,
+        store,
+        receipt_id,
+    )
+    voucher.save(update_fields=["status", "used_at", "used_store", "used_receipt_id"])
+    return voucher
+
+
+@transaction.atomic
+def voucher_cancel(*, voucher: Voucher, store: Store | None = None, api_key=None, staff_user=None) -> Voucher:
+    """Cancel an unused voucher: its points come back (once) and its stock is returned."""
+    member = lock_member(voucher.member_id)
+    voucher = Voucher.objects.select_for_update().select_related("reward").get(pk=voucher.pk)
+    if voucher.status != VoucherStatus.ISSUED:
+        _require_usable(voucher, timezone.now())
+    debit = LedgerEntry.objects.filter(voucher=voucher, kind=EntryKind.REDEEM).first()
+    if debit is not None:
+        restore_credit(
+            member,
+            debit=debit,
+            actor=Actor(
+                store=store, api_key=api_key, staff_user=staff_user, job="" if store or staff_user else "portal"
+            ),
+            source=Source(voucher=voucher, reason=f"Voucher {voucher.code} cancelled"),
+        )
+    if voucher.reward.stock is not None:
+        Reward.objects.filter(pk=voucher.reward_id).update(stock=F("stock") + 1)
+    voucher.status, voucher.cancelled_at = VoucherStatus.CANCELLED, timezone.now()
+    voucher.save(update_fields=["status", "cancelled_at"])
+    voucher.member = member
+    return voucher
