@@ -5,7 +5,6 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 
 from jobs.tasks import start_job
 from loyalty.errors import DomainError
@@ -104,13 +103,11 @@ class MineDueFilter(admin.SimpleListFilter):
     parameter_name = "whose"
 
     def lookups(self, request, model_admin):
-        return [("mine_due", "Mine, due"), ("mine", "Mine"), ("unassigned", "Unassigned")]
+        return [("mine_due", "Mine, due (open, soonest first)"), ("mine", "Mine, all"), ("unassigned", "Unassigned")]
 
     def queryset(self, request, queryset):
         if self.value() == "mine_due":
-            return queryset.filter(
-                assignee=request.user, status=TaskStatus.OPEN, due_at__lte=timezone.now() + timezone.timedelta(days=1)
-            )
+            return queryset.filter(assignee=request.user, status=TaskStatus.OPEN).order_by("due_at")
         if self.value() == "mine":
             return queryset.filter(assignee=request.user)
         if self.value() == "unassigned":

@@ -99,7 +99,7 @@ def audience(campaign: Campaign, members: QuerySet, *, as_of: datetime, params: 
         members = members.filter(lapse_state=LapseState.LAPSED).annotate(
             chance=Subquery(latest.values("can_win_back")[:1]), lapse_episode=_lapse_episode()
         )
-        members = members.exclude(chance=WinBackChance.NO)
+        members = members.filter(Q(chance__isnull=True) | ~Q(chance=WinBackChance.NO))
     elif kind == CampaignKind.REFERRAL:
         members = members.filter(
             referred_by__isnull=False, purchase_count__gte=1, first_purchase_at__gte=campaign.starts_at

@@ -44,30 +44,36 @@ def campaign_prepare(campaign: Campaign, as_of: datetime) -> dict:
     params = {"campaign": campaign.pk}
     if campaign.kind == CampaignKind.SURPRISE:
         params |= surprise_prepare(campaign, as_of)
-    params["sample_rate"] = _sample_rate(campaign, as_of, params)
+    params["sample_cutoff"] = _sample_cutoff(campaign, as_of, params)
     return params
 
 
-def _sample_rate(campaign: Campaign, as_of: datetime, params: dict) -> float:
+def _sample_draw(campaign: Campaign, as_of: datetime, member_id: int) -> int:
+    return bucket("sample", campaign.pk, timezone.localdate(as_of), member_id)
+
+
+def _sample_cutoff(campaign: Campaign, as_of: datetime, params: dict) -> int:
+    """With a member budget smaller than the audience, a random (but repeatable) draw picks who
+    gets it: everyone whose draw is at most the cutoff, so the chunks fill the budget together."""
     if campaign.max_members is None:
-        return 1.0
+        return 10_000
     remaining = campaign.max_members - campaign.granted_members
     if remaining <= 0:
-        return 0.0
-    treated = sum(
-        1
-        for member_id in audience(campaign, Member.objects.all(), as_of=as_of, params=params).values_list(
-            "pk", flat=True
-        )
+        return -1
+    members = audience(campaign, Member.objects.all(), as_of=as_of, params=params).values_list("pk", flat=True)
+    draws = sorted(
+        _sample_draw(campaign, as_of, member_id)
+        for member_id in members.iterator(chunk_size=5000)
         if not held_out(campaign.pk, member_id, campaign.holdout_percent)
     )
-    return min(1.0, remaining / treated) if treated else 1.0
+    return draws[remaining - 1] if len(draws) > remaining else 10_000
 
 
 @dataclass
 class Selection:
     """Who a chunk would treat and hold out, before anything is written."""
 
+    audience: int = 0
     treated: list[dict] = field(default_factory=list)
     holdout: list[dict] = field(default_factory=list)
 
@@ -79,12 +85,13 @@ def _select(campaign: Campaign, members, *, as_of: datetime, params: dict) -> Se
     if campaign.kind == CampaignKind.REFERRAL:
         fields.append("referred_by_id")
     rows = audience(campaign, members, as_of=as_of, params=params).order_by("pk").values(*fields)
-    selection, rate = Selection(), params.get("sample_rate", 1.0)
+    selection, cutoff = Selection(), params.get("sample_cutoff", 10_000)
     for row in rows:
+        selection.audience += 1
         row["grant_key"] = grant_key(campaign, as_of, row)
         if held_out(campaign.pk, row["pk"], campaign.holdout_percent):
             selection.holdout.append(row)
-        elif bucket("sample", campaign.pk, row["grant_key"], row["pk"]) < rate * 10_000:
+        elif _sample_draw(campaign, as_of, row["pk"]) <= cutoff:
             selection.treated.append(row)
     return selection
 
@@ -111,7 +118,7 @@ def campaign_grant_chunk(
     *, campaign_id: int, params: dict, as_of: datetime, member_id_from: int, member_id_to: int, run=None
 ) -> ChunkResult:
     """Grant one chunk of a campaign run. The campaign row is locked while the budget is spent."""
-    campaign = Campaign.objects.select_for_update().select_related("reward", "badge").get(pk=campaign_id)
+    campaign = Campaign.objects.select_for_update(of=("self",)).select_related("reward", "badge").get(pk=campaign_id)
     if campaign.status != CampaignStatus.ACTIVE:
         return ChunkResult(0, 0)
     members = Member.objects.filter(pk__gte=member_id_from, pk__lt=member_id_to)
@@ -124,7 +131,7 @@ def campaign_grant_chunk(
         for row in selection.holdout
     )
     _treat(campaign, treated, as_of=as_of, params=params, run=run)
-    return ChunkResult(len(selection.treated) + len(selection.holdout), len(treated))
+    return ChunkResult(selection.audience, len(treated))
 
 
 def _treat(campaign: Campaign, treated: list[dict], *, as_of: datetime, params: dict, run) -> None:
@@ -285,7 +292,7 @@ def campaign_dry_run(*, campaign: Campaign, as_of: datetime | None = None) -> Dr
     recipients = len(treated) * (2 if campaign.kind == CampaignKind.REFERRAL else 1)
     sample_ids = [row["pk"] for row in random.Random(campaign.pk).sample(treated, min(SAMPLE_SIZE, len(treated)))]
     return DryRun(
-        audience=len(selection.treated) + len(selection.holdout),
+        audience=selection.audience,
         holdout=len(selection.holdout),
         treated=len(treated),
         sample=list(Member.objects.filter(pk__in=sample_ids)),

@@ -1,0 +1,173 @@
+"""Budgets, holdout, chunked runs, measurement, dry runs, messages and staff tasks."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns.measurement import campaign_results
+from campaigns.models import Campaign, CampaignGrant, StaffTask
+from campaigns.services import campaign_dry_run, campaign_launch, campaign_runs_due
+from loyalty.sampling import held_out
+from members.models import Member
+from messaging.models import OutboxMessage
+from messaging.unsubscribe import unsubscribe_url
+from tests.campaigns.conftest import run_campaign
+from tests.factories import MemberFactory, buy
+
+pytestmark = pytest.mark.django_db
+
+
+def birthday_people(count, **fields):
+    month = timezone.localdate().month
+    return [MemberFactory(birthday=date(1985, month, 2), **fields) for _ in range(count)]
+
+
+def test_holdout_members_are_recorded_but_get_nothing(make_campaign):
+    members = birthday_people(40)
+    campaign = make_campaign("birthday", holdout_percent=25)
+
+    run_campaign(campaign)
+
+    for member in members:
+        grant = CampaignGrant.objects.get(member=member)
+        expected_holdout = held_out(campaign.pk, member.pk, 25)
+        assert grant.holdout == expected_holdout
+        assert Member.objects.get(pk=member.pk).points_balance == (0 if expected_holdout else 100)
+    assert 0 < CampaignGrant.objects.filter(holdout=True).count() < 40
+    assert not OutboxMessage.objects.filter(
+        member__in=CampaignGrant.objects.filter(holdout=True).values("member")
+    ).exists()
+
+
+def test_member_budget_caps_grants_across_chunks_and_reruns(make_campaign, settings):
+    settings.JOB_CHUNK_SIZE = 3
+    birthday_people(20)
+    campaign = make_campaign("birthday", max_members=7)
+
+    run_campaign(campaign)
+    run_campaign(campaign, as_of=timezone.now() + timedelta(hours=1))
+
+    assert CampaignGrant.objects.filter(holdout=False).count() == 7
+    assert Campaign.objects.get(pk=campaign.pk).granted_members == 7
+
+
+def test_points_budget_caps_grants(make_campaign):
+    birthday_people(10)
+    campaign = make_campaign("birthday", points=100, max_points=350)
+
+    run_campaign(campaign)
+
+    campaign.refresh_from_db()
+    assert (campaign.granted_members, campaign.granted_points) == (3, 300)
+
+
+def test_a_rerun_grants_nothing_more(make_campaign):
+    birthday_people(5)
+    campaign = make_campaign("birthday")
+    first = run_campaign(campaign)
+
+    again = run_campaign(campaign)
+
+    assert (first.changed, again.changed, again.examined) == (5, 0, 0)
+    assert OutboxMessage.objects.count() == 5
+
+
+def test_dry_run_reports_without_writing(make_campaign):
+    birthday_people(12)
+    campaign = make_campaign("birthday", holdout_percent=25, max_members=5)
+
+    dry = campaign_dry_run(campaign=campaign)
+
+    assert dry.audience == 12 and dry.treated == 5 and dry.points == 500
+    assert 0 < dry.holdout < 12 and len(dry.sample) == 5
+    assert not CampaignGrant.objects.exists() and Campaign.objects.get(pk=campaign.pk).granted_members == 0
+
+
+def test_admin_dry_run_page(admin_client_logged, make_campaign):
+    birthday_people(3)
+    campaign = make_campaign("birthday")
+
+    page = admin_client_logged.get(reverse("admin:campaigns_campaign_dry_run", args=[campaign.pk])).content.decode()
+
+    assert "Would be treated" in page and "Nothing has been written" in page
+
+
+def test_measurement_compares_treated_with_holdout(make_campaign, store):
+    members = birthday_people(60)
+    campaign = make_campaign("birthday", holdout_percent=30, offer_days=14)
+    run_campaign(campaign, as_of=timezone.now() - timedelta(days=2))
+    treated = set(CampaignGrant.objects.filter(holdout=False).values_list("member", flat=True))
+    for member in members:
+        if member.pk in treated:
+            buy(member, store, "80.00")
+
+    results = campaign_results(campaign=campaign)
+
+    assert results.audience == 60
+    assert results.treated.conversion == 1.0 and results.holdout.conversion == 0.0
+    assert results.conversion_uplift.estimate == 1.0
+    assert results.revenue_uplift.estimate == pytest.approx(80.0)
+    assert results.revenue_uplift.low <= 80.0 <= results.revenue_uplift.high
+
+
+def test_campaign_page_shows_results(admin_client_logged, make_campaign):
+    birthday_people(4)
+    campaign = make_campaign("birthday", holdout_percent=50)
+    run_campaign(campaign)
+
+    page = admin_client_logged.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()
+
+    assert "Results: treated vs held-out control group" in page
+
+
+def test_launch_checks_the_campaign_is_complete():
+    from loyalty.errors import DomainError
+
+    campaign = Campaign.objects.create(name="x", kind="surprise", points=0, starts_at=timezone.now())
+
+    with pytest.raises(DomainError):
+        campaign_launch(campaign=campaign)
+
+
+def test_due_campaigns_run_once_a_day(make_campaign):
+    campaign = make_campaign("birthday")
+    assert campaign_runs_due() == [campaign.pk]
+
+    run_campaign(campaign)
+
+    assert campaign_runs_due() == []
+
+
+def test_staff_tasks_mine_due(admin_client_logged, make_campaign, store):
+    for amount in ["100.00", "900.00"]:
+        buy(MemberFactory(), store, amount)
+    run_campaign(make_campaign("surprise", top_share="0.5", call_top=1, send_cards=False))
+    task = StaffTask.objects.get()
+    changelist = reverse("admin:campaigns_stafftask_changelist")
+    admin_client_logged.post(changelist, {"action": "assign_to_me", "_selected_action": [task.pk]})
+
+    page = admin_client_logged.get(changelist + "?whose=mine_due").content.decode()
+
+    assert task.title in page
+    admin_client_logged.post(
+        reverse("admin:campaigns_stafftask_complete", args=[task.pk]), {"outcome": "Reached, delighted"}
+    )
+    task.refresh_from_db()
+    assert (task.status, task.outcome) == ("done", "Reached, delighted")
+
+
+def test_marketing_messages_carry_a_working_unsubscribe_link(client, make_campaign):
+    member = birthday_people(1, consent_email=True, email="m@example.com")[0]
+    run_campaign(make_campaign("birthday"))
+    message = OutboxMessage.objects.get()
+    url = message.body.rsplit(" ", 1)[1]
+    assert url.startswith(unsubscribe_url(member, "email").rsplit("/u/", 1)[0] + "/u/")
+
+    path = url.split("127.0.0.1:8000", 1)[1]
+    assert client.get(path).status_code == 200
+    client.post(path)
+
+    assert Member.objects.get(pk=member.pk).consent_email is False
+    assert client.get("/u/garbage/").status_code == 400
