@@ -14,6 +14,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from faker import Faker
 
+from campaigns.models import Badge, BadgeKind, Campaign, CampaignKind, CampaignMessage, GrantType
+from campaigns.services import campaign_launch
 from feedback.complaints import complaint_change_status, complaint_file
 from feedback.models import ComplaintStatus, FollowUpKind, FollowUpOutcome, LeaveReason, WinBackChance
 from feedback.services import feedback_record, follow_up_record, lost_customer_interview_record
@@ -22,8 +24,9 @@ from jobs.services import job_run_now
 from loyalty.errors import DomainError
 from members.models import Member
 from members.services import member_enroll, member_suspend, purchase_record, purchase_return
+from rewards.catalog import reward_redeem, voucher_consume
 from rewards.earning import BasketLine, earning_setup_invalidate
-from rewards.models import EarningRule
+from rewards.models import EarningRule, Reward, RewardKind
 from rewards.services import points_adjust, points_redeem
 from stores.models import Channel, Store
 from stores.services import store_get_or_create
@@ -99,6 +102,7 @@ class DemoBuilder:
         self._listening(members, stores, staff)
         for job in NIGHTLY_ORDER:
             job_run_now(name=job, triggered_by="demo data")
+        _Campaigns(self, stores).build()
         return self.summary
 
     def _listening(self, members, stores, staff) -> None:
@@ -280,6 +284,62 @@ class _Listening:
             complaint_change_status(
                 complaint=complaint, status=status, actor=self.staff, resolution="Apologised and replaced the item."
             )
+
+
+REWARDS = [
+    ("New-roast tasting for two", RewardKind.EXPERIENCE, 150, 40, "Taste next month's beans before anyone else."),
+    ("Free size upgrade", RewardKind.SERVICE, 60, None, "Any drink, one size up."),
+    ("Grinder service and clean", RewardKind.SERVICE, 300, 20, "Bring your grinder; we return it like new."),
+    ("Roastery club evening", RewardKind.EVENT, 500, 25, "An evening at the roastery with the head roaster."),
+    ("10 yuan off", RewardKind.DISCOUNT, 100, None, "Off any purchase of 30 yuan or more."),
+    ("Welcome-back latte", RewardKind.FREE_PRODUCT, 80, None, "A latte on us: we missed you."),
+]
+
+
+class _Campaigns:
+    """A catalog that is not only discounts, some vouchers, and one campaign of each kind."""
+
+    def __init__(self, builder: "DemoBuilder", stores):
+        self.rng, self.stores, self.now = builder.rng, stores, builder.now
+
+    def build(self) -> None:
+        rewards = {
+            name: Reward.objects.create(
+                name=name, kind=kind, cost_points=cost, stock=stock, description=text, voucher_valid_days=60
+            )
+            for name, kind, cost, stock, text in REWARDS
+        }
+        for member in Member.objects.filter(points_balance__gte=300, status="active").order_by("pk")[:40]:
+            voucher = reward_redeem(
+                reward=rewards["Free size upgrade"], member=member, store=self.rng.choice(self.stores)
+            )
+            if self.rng.random() < 0.5:
+                voucher_consume(voucher=voucher, store=self.rng.choice(self.stores), receipt_id=f"V-{voucher.pk}")
+        explorer = Badge.objects.create(code="explorer", name="Explorer", kind=BadgeKind.NEW_CATEGORY)
+        month_ago = self.now - timedelta(days=30)
+        specs = [
+            dict(name="Birthday treat", kind=CampaignKind.BIRTHDAY, grant_type=GrantType.POINTS, points=200),
+            dict(
+                name="Win them back",
+                kind=CampaignKind.WIN_BACK,
+                grant_type=GrantType.VOUCHER,
+                reward=rewards["Welcome-back latte"],
+                offer_days=30,
+            ),
+            dict(name="Bring a friend", kind=CampaignKind.REFERRAL, points=300, holdout_percent=0),
+            dict(name="Explorer badge", kind=CampaignKind.BADGE, badge=explorer, points=50, holdout_percent=0),
+            dict(name="Surprise our best", kind=CampaignKind.SURPRISE, points=500, max_members=60),
+        ]
+        for spec in specs:
+            campaign = Campaign.objects.create(starts_at=month_ago, **{"holdout_percent": 10, **spec})
+            CampaignMessage.objects.create(
+                campaign=campaign,
+                language="zh-hans",
+                subject=f"{campaign.name}, {{name}}",
+                body="Thank you for being with us. {points} points {voucher_code}",
+            )
+            campaign_launch(campaign=campaign)
+            job_run_now(name="campaign", as_of=self.now, params={"campaign": campaign.pk}, triggered_by="demo data")
 
 
 def build_demo(*, seed: int = 42, members: int = 2000, months: int = 18) -> DemoSummary:

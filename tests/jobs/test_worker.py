@@ -61,3 +61,27 @@ def test_a_job_runs_through_the_broker_on_a_real_worker(worker, member, store, s
     run = _wait_for("promote_stages")
     assert (run.status, run.changed, run.triggered_by) == (RunStatus.DONE, 1, "test")
     assert Member.objects.get(pk=member.pk).stage == Stage.FIRST_TIME
+
+
+def test_a_campaign_runs_on_a_real_worker(worker, store):
+    from datetime import date
+
+    from campaigns.models import Campaign, CampaignGrant
+    from tests.factories import MemberFactory
+
+    member = MemberFactory(birthday=date(1990, timezone.localdate().month, 1))
+    campaign = Campaign.objects.create(
+        name="Birthday",
+        kind="birthday",
+        status="active",
+        points=88,
+        holdout_percent=0,
+        starts_at=timezone.now() - timedelta(days=1),
+    )
+
+    start_job.delay("campaign", False, "test", {"campaign": campaign.pk})
+
+    run = _wait_for("campaign")
+    assert (run.status, run.changed) == (RunStatus.DONE, 1)
+    assert CampaignGrant.objects.get().member_id == member.pk
+    assert Member.objects.get(pk=member.pk).points_balance == 88
