@@ -272,36 +272,33 @@ def _items(rows):
     return format_html_join("", "<li>{}</li>", rows) or format_html("<li>{}</li>", "none")
 
 
+class StaffRecordAdminMixin:
+    """Records of what a staff member did: by default, by whoever is logged in, just now."""
+
+    def get_changeform_initial_data(self, request):
+        return {
+            "staff_user": request.user.pk,
+            "happened_at": timezone.now(),
+            **super().get_changeform_initial_data(request),
+        }
+
+
 @admin.register(FollowUp)
-class FollowUpAdmin(admin.ModelAdmin):
+class FollowUpAdmin(StaffRecordAdminMixin, admin.ModelAdmin):
     list_display = ("happened_at", "member", "kind", "staff_user", "outcome")
     list_filter = ("kind", "outcome", "staff_user")
     search_fields = ("=member__phone", "=member__card_number", "notes", "suggestions")
     raw_id_fields = ("member",)
     date_hierarchy = "happened_at"
 
-    def get_changeform_initial_data(self, request):
-        return {
-            "staff_user": request.user.pk,
-            "happened_at": timezone.now(),
-            **super().get_changeform_initial_data(request),
-        }
-
 
 @admin.register(LostCustomerInterview)
-class LostCustomerInterviewAdmin(admin.ModelAdmin):
+class LostCustomerInterviewAdmin(StaffRecordAdminMixin, admin.ModelAdmin):
     list_display = ("happened_at", "member", "reason", "competitor", "can_win_back", "staff_user")
     list_filter = ("reason", "can_win_back")
     search_fields = ("=member__phone", "=member__card_number", "competitor", "reason_detail")
     raw_id_fields = ("member",)
     date_hierarchy = "happened_at"
-
-    def get_changeform_initial_data(self, request):
-        return {
-            "staff_user": request.user.pk,
-            "happened_at": timezone.now(),
-            **super().get_changeform_initial_data(request),
-        }
 
 
 @admin.register(GridPolicy)

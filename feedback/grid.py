@@ -16,7 +16,8 @@ from django.db.models.functions import Coalesce
 
 from jobs.results import ChunkResult
 from loyalty.config_cache import ConfigCache
-from members.models import ChangeKind, LapseState, LoyaltyType, Member, Purchase, StageChange
+from members.journey import record_changes
+from members.models import ChangeKind, LapseState, LoyaltyType, Member, Purchase
 from rewards.models import EntryKind, LedgerEntry
 
 from .models import Answer, Feedback, GridPolicy
@@ -95,7 +96,7 @@ def _rows(members: QuerySet, *, as_of: datetime, policy: GridPolicy):
 
 def _reason(row: Mapping) -> str:
     return (
-        f"{row['new_type']}: {row['window_purchases']} purchases in the window ({row['lapse_state']}), "
+        f"{row['new']}: {row['window_purchases']} purchases in the window ({row['lapse_state']}), "
         f"NPS {row['latest_nps'] if row['latest_nps'] is not None else '-'}, "
         f"{row['promo_points']}/{row['earned_points']} points from promotions"
     )
@@ -111,31 +112,11 @@ def grid_place(
     changed, examined = [], 0
     for row in _rows(chunk, as_of=as_of, policy=policy):
         examined += 1
-        row["new_type"] = loyalty_type_for(row, policy)
-        if row["new_type"] != row["loyalty_type"]:
+        row["new"] = loyalty_type_for(row, policy)
+        if row["new"] != row["loyalty_type"]:
             changed.append(row)
-    _apply(changed, run=run)
+    record_changes(changed, kind=ChangeKind.GRID, field="loyalty_type", reason=_reason, figures=FIGURES, run=run)
     return ChunkResult(examined, len(changed))
-
-
-def _apply(rows: list[dict], *, run) -> None:
-    StageChange.objects.bulk_create(
-        StageChange(
-            member_id=row["pk"],
-            kind=ChangeKind.GRID,
-            from_value=row["loyalty_type"],
-            to_value=row["new_type"],
-            reason=_reason(row)[:300],
-            figures={key: row[key] for key in FIGURES},
-            run=run,
-        )
-        for row in rows
-    )
-    by_type: dict[str, list[int]] = {}
-    for row in rows:
-        by_type.setdefault(row["new_type"], []).append(row["pk"])
-    for loyalty_type, ids in by_type.items():
-        Member.objects.filter(pk__in=ids).update(loyalty_type=loyalty_type)
 
 
 def grid_counts() -> list[tuple[str, list[tuple[str, str, int]]]]:

@@ -110,31 +110,47 @@ def _figure_rows(members: QuerySet, *, as_of: datetime, policy: StagePolicy):
 def _changed_rows(members: QuerySet, *, as_of: datetime, policy: StagePolicy) -> list[dict]:
     changed = []
     for row in _figure_rows(members, as_of=as_of, policy=policy):
-        row["new_stage"] = stage_for(row, policy)
-        if row["new_stage"] != row["stage"]:
+        row["new"] = stage_for(row, policy)
+        if row["new"] != row["stage"]:
             changed.append(row)
     return changed
 
 
-def _apply(rows: list[dict], *, as_of: datetime, policy: StagePolicy, run=None) -> int:
+def record_changes(
+    rows: list[dict], *, kind: str, field: str, reason, figures: tuple[str, ...], run=None, **also
+) -> int:
+    """Write a history row per changed member and move `field` to each row's "new" value, with
+    one UPDATE per distinct new value. Rows carry "pk", the old value under `field` and "new"."""
     StageChange.objects.bulk_create(
         StageChange(
             member_id=row["pk"],
-            kind=ChangeKind.STAGE,
-            from_value=row["stage"],
-            to_value=row["new_stage"],
-            reason=_reason(row["new_stage"], row, policy)[:300],
-            figures={key: row[key] for key in ("purchase_count", *FIGURES)},
+            kind=kind,
+            from_value=row[field],
+            to_value=row["new"],
+            reason=reason(row)[:300],
+            figures={key: row[key] for key in figures},
             run=run,
         )
         for row in rows
     )
-    by_stage: dict[str, list[int]] = {}
+    by_value: dict[str, list[int]] = {}
     for row in rows:
-        by_stage.setdefault(row["new_stage"], []).append(row["pk"])
-    for stage, ids in by_stage.items():
-        Member.objects.filter(pk__in=ids).update(stage=stage, stage_changed_at=as_of)
+        by_value.setdefault(row["new"], []).append(row["pk"])
+    for value, ids in by_value.items():
+        Member.objects.filter(pk__in=ids).update(**{field: value}, **also)
     return len(rows)
+
+
+def _apply(rows: list[dict], *, as_of: datetime, policy: StagePolicy, run=None) -> int:
+    return record_changes(
+        rows,
+        kind=ChangeKind.STAGE,
+        field="stage",
+        reason=lambda row: _reason(row["new"], row, policy),
+        figures=("purchase_count", *FIGURES),
+        run=run,
+        stage_changed_at=as_of,
+    )
 
 
 # The figures of `with_stage_figures` for one member, as one hand-written statement: the purchase
@@ -177,10 +193,10 @@ def member_stage_refresh(*, member: Member) -> int:
     transaction, with the member row locked."""
     policy, now = stage_policy(), timezone.now()
     row = member_stage_figures(member_id=member.pk, as_of=now, policy=policy)
-    row["pk"], row["new_stage"] = member.pk, stage_for(row, policy)
-    if row["new_stage"] == row["stage"]:
+    row["pk"], row["new"] = member.pk, stage_for(row, policy)
+    if row["new"] == row["stage"]:
         return 0
-    member.stage = row["new_stage"]
+    member.stage = row["new"]
     return _apply([row], as_of=now, policy=policy)
 
 

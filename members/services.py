@@ -176,17 +176,16 @@ def purchase_quote(
 ) -> tuple[int, str]:
     """What a basket would earn, writing nothing."""
     _check_basket(currency=currency, total=total, lines=lines, occurred_at=occurred_at)
-    if member is not None and member.is_suspended:
-        return 0, SUSPENDED_NOTE
-    quote = points_for_basket(
-        lines=lines,
-        total=total,
-        channel=channel,
-        store_id=store.pk,
-        at=occurred_at,
-        earner=_earner(member),
-    )
+    quote = _price(member, store=store, channel=channel, total=total, lines=lines, at=occurred_at)
     return quote.points, quote.note
+
+
+def _price(member: Member | None, *, store: Store, channel: str, total: Decimal, lines, at: datetime) -> EarnQuote:
+    if member is not None and member.is_suspended:
+        return EarnQuote(0, SUSPENDED_NOTE)
+    return points_for_basket(
+        lines=lines, total=total, channel=channel, store_id=store.pk, at=at, earner=_earner(member)
+    )
 
 
 def _earner(member: Member | None) -> Earner:
@@ -222,17 +221,7 @@ def purchase_record(
     currency = currency or settings.DEFAULT_CURRENCY
     _check_basket(currency=currency, total=total, lines=lines, occurred_at=occurred_at)
     member = lock_member(member.pk)
-    if member.is_suspended:
-        quote = EarnQuote(0, SUSPENDED_NOTE)
-    else:
-        quote = points_for_basket(
-            lines=lines,
-            total=total,
-            channel=channel,
-            store_id=store.pk,
-            at=occurred_at,
-            earner=_earner(member),
-        )
+    quote = _price(member, store=store, channel=channel, total=total, lines=lines, at=occurred_at)
     purchase = _insert_purchase(
         member=member,
         store=store,
