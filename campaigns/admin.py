@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from jobs.tasks import start_job
 from loyalty.errors import DomainError
 from members.admin import ReadOnlyAdminMixin
+from members.forms import with_stages_field
 
 from .measurement import campaign_results
 from .models import Badge, Campaign, CampaignGrant, CampaignMessage, CampaignStatus, MemberBadge, StaffTask, TaskStatus
@@ -22,6 +23,20 @@ class CampaignMessageInline(admin.StackedInline):
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
+    form = with_stages_field(Campaign)
+    fieldsets = (
+        (None, {"fields": ("name", "kind", "status", "description")}),
+        ("Audience", {"fields": ("stages", "min_tier", "top_share", "quiet_days", "badge")}),
+        (
+            "What they get",
+            {"fields": ("grant_type", "points", "reward", "offer_days", "multiplier", "call_top", "send_cards")},
+        ),
+        (
+            "Budget, control group and schedule",
+            {"fields": ("max_members", "max_points", "holdout_percent", "starts_at", "ends_at")},
+        ),
+        ("Spent so far", {"fields": ("granted_members", "granted_points")}),
+    )
     list_display = ("name", "kind", "status", "starts_at", "ends_at", "grant_type", "granted_members", "granted_points")
     list_filter = ("kind", "status")
     search_fields = ("name",)

@@ -31,3 +31,25 @@ class TierPinForm(forms.Form):
     tier = forms.ModelChoiceField(queryset=Tier.objects.order_by("rank"))
     until = forms.DateTimeField(help_text="The pin ends then; requalification applies from that date.")
     reason = forms.CharField(max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class StagesField(forms.MultipleChoiceField):
+    """Journey stages as checkboxes, stored as a JSON list (empty for all)."""
+
+    def __init__(self, **kwargs):
+        from .models import Stage
+
+        kwargs.setdefault("help_text", "Leave all unticked for every stage.")
+        super().__init__(choices=Stage.choices, required=False, widget=forms.CheckboxSelectMultiple, **kwargs)
+
+
+def with_stages_field(model_class):
+    """A ModelForm for `model_class` whose `stages` JSON list is edited as checkboxes."""
+    return type(
+        f"{model_class.__name__}Form",
+        (forms.ModelForm,),
+        {
+            "stages": StagesField(),
+            "Meta": type("Meta", (), {"model": model_class, "fields": "__all__"}),
+        },
+    )

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 
 from members.admin import ReadOnlyAdminMixin
+from members.forms import with_stages_field
 
 from .catalog import voucher_cancel
 from .earning import earning_setup_invalidate
@@ -26,6 +27,7 @@ class EarningPolicyAdmin(EarningSetupAdminMixin, admin.ModelAdmin):
 
 @admin.register(EarningRule)
 class EarningRuleAdmin(EarningSetupAdminMixin, admin.ModelAdmin):
+    form = with_stages_field(EarningRule)
     list_display = ("name", "multiplier", "category", "channel", "store", "starts_at", "ends_at", "active")
     list_filter = ("active", "channel", "store")
     search_fields = ("name", "category")
@@ -66,6 +68,7 @@ class RedemptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Reward)
 class RewardAdmin(admin.ModelAdmin):
+    form = with_stages_field(Reward)
     list_display = ("name", "kind", "cost_points", "stock", "min_tier", "available_from", "available_until", "active")
     list_filter = ("kind", "active", "min_tier")
     search_fields = ("name", "description")

@@ -171,3 +171,28 @@ def test_marketing_messages_carry_a_working_unsubscribe_link(client, make_campai
 
     assert Member.objects.get(pk=member.pk).consent_email is False
     assert client.get("/u/garbage/").status_code == 400
+
+
+def test_staff_create_a_campaign_in_the_admin_with_stage_checkboxes(admin_client_logged):
+    data = {
+        "name": "Core thanks",
+        "kind": "surprise",
+        "stages": ["core", "advocate"],
+        "top_share": "0.20",
+        "quiet_days": 90,
+        "grant_type": "points",
+        "points": 300,
+        "offer_days": 30,
+        "call_top": 10,
+        "holdout_percent": 10,
+        "starts_at_0": "2026-12-01",
+        "starts_at_1": "00:00:00",
+        "messages-TOTAL_FORMS": 0,
+        "messages-INITIAL_FORMS": 0,
+    }
+
+    response = admin_client_logged.post(reverse("admin:campaigns_campaign_add"), data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    campaign = Campaign.objects.get(name="Core thanks")
+    assert (campaign.stages, campaign.status) == (["core", "advocate"], "draft")
