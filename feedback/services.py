@@ -17,7 +17,7 @@ from .models import MAX_COMMENT, Feedback, FeedbackSource, FollowUp, LostCustome
 def member_engaged(*, member: Member, at: datetime | None = None) -> None:
     """The member answered a survey or gave feedback: engagement counts towards the target stage.
     Called inside a transaction."""
-    member = lock_member(member.pk)
+    member = lock_member(member)
     Member.objects.filter(pk=member.pk).update(last_engaged_at=at or timezone.now())
     member.last_engaged_at = at or timezone.now()
     member_stage_refresh(member=member)

@@ -5,6 +5,7 @@ import uuid
 from loyalty.errors import NotFound
 
 from .identifiers import InvalidPhone, normalize_phone
+from .locking import mark_locked
 from .models import Member, Purchase
 
 
@@ -15,15 +16,18 @@ def _as_uuid(value: str) -> uuid.UUID | None:
         return None
 
 
-def member_get(*, reference: str) -> Member:
-    """A member by public id or card number, as a POS sends either."""
+def member_get(*, reference: str, for_update: bool = False) -> Member:
+    """A member by public id or card number, as a POS sends either. With `for_update` (inside a
+    transaction) the row is locked too, so a write service need not read it again."""
     reference = str(reference).strip()
     public_id = _as_uuid(reference)
     lookup = {"public_id": public_id} if public_id else {"card_number": reference}
-    member = Member.objects.filter(**lookup).first()
-    if member is None:
-        raise NotFound("No member with this id or card number.", errors={"member": ["Unknown member."]})
-    return member
+    members = Member.objects.select_for_update() if for_update else Member.objects
+    try:
+        member = members.get(**lookup)
+    except Member.DoesNotExist:
+        raise NotFound("No member with this id or card number.", errors={"member": ["Unknown member."]}) from None
+    return mark_locked(member) if for_update else member
 
 
 def member_lookup(*, card_number: str = "", phone: str = "") -> Member:

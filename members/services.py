@@ -220,7 +220,7 @@ def purchase_record(
     """
     currency = currency or settings.DEFAULT_CURRENCY
     _check_basket(currency=currency, total=total, lines=lines, occurred_at=occurred_at)
-    member = lock_member(member.pk)
+    member = lock_member(member)
     quote = _price(member, store=store, channel=channel, total=total, lines=lines, at=occurred_at)
     purchase = _insert_purchase(
         member=member,
@@ -265,6 +265,7 @@ def _count_purchase(member: Member, purchase: Purchase) -> None:
     first = min(filter(None, [member.first_purchase_at, purchase.occurred_at]))
     last = max(filter(None, [member.last_purchase_at, purchase.occurred_at]))
     Member.objects.filter(pk=member.pk).update(
+        points_balance=F("points_balance") + purchase.points_earned,
         lifetime_spend=F("lifetime_spend") + purchase.total,
         purchase_count=F("purchase_count") + 1,
         first_purchase_at=first,

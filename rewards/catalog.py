@@ -106,7 +106,7 @@ def reward_redeem(
 ) -> Voucher:
     """Exchange points for a voucher. Refused (and nothing written) if the member is not eligible,
     the reward is out of stock or unavailable, or the points do not cover it."""
-    member = lock_member(member.pk)
+    member = lock_member(member)
     reward = Reward.objects.get(pk=reward.pk)
     if member.is_suspended:
         raise MemberSuspended("This member is suspended and cannot use points.")

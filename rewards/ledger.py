@@ -11,6 +11,7 @@ from datetime import datetime
 from django.db.models import F, Q
 
 from loyalty.errors import InsufficientPoints
+from members.locking import is_locked, mark_locked
 from members.models import Member
 
 from .models import LedgerEntry, LotConsumption, PointsLot
@@ -51,12 +52,18 @@ class Source:
         }
 
 
-def lock_member(member_id: int) -> Member:
-    return Member.objects.select_for_update().get(pk=member_id)
+def lock_member(member: Member | int) -> Member:
+    """The member row, locked until the transaction ends. A member already fetched with a lock in
+    this transaction (`member_get(..., for_update=True)`) is used as it is."""
+    if isinstance(member, Member) and is_locked(member):
+        return member
+    member_id = member.pk if isinstance(member, Member) else member
+    return mark_locked(Member.objects.select_for_update().get(pk=member_id))
 
 
-def _move_balance(member: Member, points: int) -> None:
-    Member.objects.filter(pk=member.pk).update(points_balance=F("points_balance") + points)
+def _move_balance(member: Member, points: int, *, write: bool = True) -> None:
+    if write:
+        Member.objects.filter(pk=member.pk).update(points_balance=F("points_balance") + points)
     member.points_balance += points
 
 
@@ -73,9 +80,19 @@ def _new_entry(member: Member, *, kind: str, points: int, actor: Actor, source: 
 
 
 def post_credit(
-    member: Member, *, kind: str, points: int, expires_at: datetime, actor: Actor, source: Source
+    member: Member,
+    *,
+    kind: str,
+    points: int,
+    expires_at: datetime,
+    actor: Actor,
+    source: Source,
+    balance_written_by_caller: bool = False,
 ) -> LedgerEntry:
-    """Add points in a new lot. A negative balance is paid off first; only the rest goes to the lot."""
+    """Add points in a new lot. A negative balance is paid off first; only the rest goes to the lot.
+
+    With `balance_written_by_caller` the caller adds `points` to the stored balance in the UPDATE
+    it makes anyway (the purchase path), in the same transaction."""
     debt = max(0, -member.points_balance)
     to_lot = points - debt
     entry = _new_entry(
@@ -83,7 +100,7 @@ def post_credit(
     )
     if to_lot > 0:
         PointsLot.objects.create(member=member, entry=entry, points=to_lot, remaining=to_lot, expires_at=expires_at)
-    _move_balance(member, points)
+    _move_balance(member, points, write=not balance_written_by_caller)
     return entry
 
 

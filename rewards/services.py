@@ -41,7 +41,8 @@ def _require_points(points: int, field: str = "points") -> None:
 
 
 def points_earn_for_purchase(*, member: Member, purchase: Purchase, actor: Actor) -> LedgerEntry | None:
-    """Credit what `purchase.points_earned` says, in a lot that expires per the policy."""
+    """Credit what `purchase.points_earned` says, in a lot that expires per the policy. The caller
+    (the purchase service) writes the new balance with the member's other aggregates."""
     if purchase.points_earned <= 0:
         return None
     return post_credit(
@@ -51,6 +52,7 @@ def points_earn_for_purchase(*, member: Member, purchase: Purchase, actor: Actor
         expires_at=lot_expiry(purchase.occurred_at),
         actor=actor,
         source=Source(purchase=purchase),
+        balance_written_by_caller=True,
     )
 
 
@@ -76,7 +78,7 @@ def points_reverse_for_return(*, member: Member, return_record: Return, points: 
 def points_redeem(*, member: Member, points: int, receipt_id: str, store, api_key=None) -> Redemption:
     """Pay with points at a till. Never overdraws: the member row is locked while checking."""
     _require_points(points)
-    member = lock_member(member.pk)
+    member = lock_member(member)
     _require_active(member)
     require_balance(member, points)
     value = (Decimal(points) * earning_setup().policy.point_value).quantize(Decimal("0.01"), ROUND_HALF_UP)
@@ -119,7 +121,7 @@ def points_adjust(*, member: Member, points: int, reason: str, staff_user) -> Le
     if staff_user is None:
         raise DomainError("A points adjustment must name the staff user making it.")
     _require_points(points)
-    member = lock_member(member.pk)
+    member = lock_member(member)
     actor, source = Actor(staff_user=staff_user), Source(reason=reason)
     if points > 0:
         expires_at = lot_expiry(timezone.now())
@@ -133,7 +135,7 @@ def points_adjust(*, member: Member, points: int, reason: str, staff_user) -> Le
 def points_bonus(*, member: Member, points: int, reason: str, actor: Actor) -> LedgerEntry:
     """Grant bonus points (campaigns, surprises, compensation). Suspended members get nothing."""
     _require_points(points)
-    member = lock_member(member.pk)
+    member = lock_member(member)
     _require_active(member)
     expires_at = lot_expiry(timezone.now())
     return post_credit(

@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 
+from .authentication import api_key_cache_clear
 from .models import IdempotencyRecord, Store, StoreApiKey
 from .services import store_api_key_create, store_api_key_revoke
 
@@ -19,6 +20,11 @@ class StoreApiKeyInline(admin.TabularInline):
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):
     list_display = ("name", "code", "channel", "city", "active")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        api_key_cache_clear()
+
     list_filter = ("channel", "active")
     search_fields = ("name", "code", "city")
     inlines = [StoreApiKeyInline]

@@ -1,5 +1,6 @@
 """`Authorization: Api-Key <key>` authentication for store POS systems."""
 
+import time
 from datetime import timedelta
 
 from django.utils import timezone
@@ -11,6 +12,33 @@ from .services import api_key_digest
 KEYWORD = "Api-Key"
 # Recording every use would add a write to every request; once a minute is precise enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Valid keys are remembered per process for this long: every POS request authenticates, and the
+# lookup is a sizeable share of its cost. A revocation reaches the other processes within it.
+KEY_CACHE_SECONDS = 10
+_KEY_CACHE_MAX = 1000
+_valid_keys: dict[str, tuple[float, StoreApiKey]] = {}
+
+
+def api_key_cache_clear() -> None:
+    _valid_keys.clear()
+
+
+def _valid_key(digest: str) -> StoreApiKey | None:
+    cached = _valid_keys.get(digest)
+    if cached and time.monotonic() - cached[0] < KEY_CACHE_SECONDS:
+        return cached[1]
+    key = (
+        StoreApiKey.objects.select_related("store")
+        .filter(key_hash=digest, revoked_at__isnull=True, store__active=True)
+        .first()
+    )
+    if key is not None:
+        if len(_valid_keys) >= _KEY_CACHE_MAX:
+            _valid_keys.clear()
+        _valid_keys[digest] = (time.monotonic(), key)
+    else:
+        _valid_keys.pop(digest, None)
+    return key
 
 
 class StorePrincipal:
@@ -39,11 +67,7 @@ class StoreApiKeyAuthentication(authentication.BaseAuthentication):
         raw_key = raw_key.strip()
         if not raw_key or len(raw_key) > 200:
             raise exceptions.AuthenticationFailed("Invalid API key.")
-        key = (
-            StoreApiKey.objects.select_related("store")
-            .filter(key_hash=api_key_digest(raw_key), revoked_at__isnull=True, store__active=True)
-            .first()
-        )
+        key = _valid_key(api_key_digest(raw_key))
         if key is None:
             raise exceptions.AuthenticationFailed("Invalid API key.")
         _touch(key)
@@ -57,6 +81,7 @@ def _touch(key: StoreApiKey) -> None:
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         StoreApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
 
 
 class IsStore(permissions.BasePermission):

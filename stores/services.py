@@ -54,9 +54,23 @@ def store_api_key_create(*, store: Store, label: str = "", created_by=None) -> t
 
 
 def store_api_key_revoke(*, key: StoreApiKey) -> StoreApiKey:
+    """Revoke a key: refused at once by this process, within KEY_CACHE_SECONDS by the others."""
+    from .authentication import api_key_cache_clear
+
     StoreApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    api_key_cache_clear()
     key.refresh_from_db(fields=["revoked_at"])
     return key
+
+
+def store_set_active(*, store: Store, active: bool) -> Store:
+    """Open or close a store to the API (a closed store's keys are refused, as revoked ones)."""
+    from .authentication import api_key_cache_clear
+
+    Store.objects.filter(pk=store.pk).update(active=active)
+    api_key_cache_clear()
+    store.refresh_from_db(fields=["active"])
+    return store
 
 
 def idempotency_records_purge(*, older_than: timedelta | None = None) -> int:

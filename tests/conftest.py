@@ -6,6 +6,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from loyalty.config_cache import invalidate_all
+from stores.authentication import api_key_cache_clear
 from tests.factories import MemberFactory, StoreFactory, create_api_key
 
 
@@ -40,6 +41,7 @@ def pytest_sessionstart(session):
 @pytest.fixture(autouse=True)
 def _fresh_caches():
     invalidate_all()
+    api_key_cache_clear()
     cache.clear()
     yield
     invalidate_all()

@@ -73,7 +73,7 @@ def tier_pin(*, member: Member, tier: Tier, until: datetime, reason: str, staff_
         raise field_error("reason", "A reason is required to pin a tier.")
     if until <= timezone.now():
         raise field_error("until", "The pin must end in the future.")
-    member = lock_member(member.pk)
+    member = lock_member(member)
     _move(
         member, to=tier, kind=TierChangeKind.PIN, reason=f"Pinned: {reason}", valid_until=until, staff_user=staff_user
     )

@@ -90,7 +90,7 @@ class PurchaseCreateView(APIView):
         data.is_valid(raise_exception=True)
         body = data.validated_data
         purchase = services.purchase_record(
-            member=selectors.member_get(reference=body["member"]),
+            member=selectors.member_get(reference=body["member"], for_update=True),
             store=request.user.store,
             receipt_id=body["receipt_id"],
             channel=body["channel"],

@@ -31,7 +31,7 @@ class RedemptionCreateView(APIView):
         data.is_valid(raise_exception=True)
         body = data.validated_data
         redemption = services.points_redeem(
-            member=member_get(reference=body["member"]),
+            member=member_get(reference=body["member"], for_update=True),
             points=body["points"],
             receipt_id=body["receipt_id"],
             store=request.user.store,

@@ -2,8 +2,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
-from stores.models import Store
-from stores.services import store_api_key_revoke
+from stores.services import store_api_key_revoke, store_set_active
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +53,8 @@ def test_a_revoked_key_is_refused(api):
 
 
 def test_a_key_of_a_deactivated_store_is_refused(api):
-    Store.objects.filter(pk=api.store.pk).update(active=False)
+    assert api.get("/api/v1/members/lookup/?card_number=1").status_code == 404
+    store_set_active(store=api.store, active=False)
 
     assert api.get("/api/v1/members/lookup/?card_number=1").status_code == 401
 
