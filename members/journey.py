@@ -200,6 +200,23 @@ def member_stage_refresh(*, member: Member) -> int:
     return _apply([row], as_of=now, policy=policy)
 
 
+def purchase_cannot_move_stage(stage: str, purchase_count: int, policy: StagePolicy) -> bool:
+    """True when one more purchase cannot change a correctly placed member's stage, so the purchase
+    path can skip the figures query. A purchase adds purchases, categories and channels; it does
+    not add referrals or NPS answers, which are all that lift a core customer (or a repeat buyer
+    short of the core count) any higher. Moves down are the nightly job's."""
+    if stage in (Stage.ADVOCATE, Stage.CORE):
+        return True
+    return stage == Stage.REPEAT and purchase_count < policy.core_min_purchases
+
+
+def member_stage_after_purchase(*, member: Member) -> int:
+    """The stage side of a purchase (member locked, aggregates already counted)."""
+    if purchase_cannot_move_stage(member.stage, member.purchase_count, stage_policy()):
+        return 0
+    return member_stage_refresh(member=member)
+
+
 def _stage_candidates(members: QuerySet, *, as_of: datetime, since: datetime | None, policy: StagePolicy) -> QuerySet:
     """Without `since`, everyone. With it, only members something time-based may have changed for
     since then: a purchase left the window, a purchase of a referred member or feedback was recorded

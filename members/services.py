@@ -5,6 +5,7 @@ its lines are written, the points are credited through the ledger, and the membe
 aggregates are moved, so a balance is never out of step with what explains it.
 """
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -16,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from loyalty.errors import Conflict, DomainError, field_error
+from loyalty.fastsql import insert_instance, insert_rows
 from rewards.earning import BasketLine, Earner, EarnQuote, points_for_basket
 from rewards.ledger import Actor, lock_member
 from rewards.services import points_earn_for_purchase, points_reverse_for_return
@@ -24,7 +26,7 @@ from tiers.selectors import tier_by_id
 from tiers.services import tier_after_purchase
 
 from .identifiers import InvalidPhone, new_card_number, new_referral_code, normalize_phone
-from .journey import habits_record, member_stage_refresh, member_won_back
+from .journey import habits_record, member_stage_after_purchase, member_stage_refresh, member_won_back
 from .models import Member, MemberStatus, Purchase, PurchaseLine, Return, ReturnLine
 
 CENT = Decimal("0.01")
@@ -234,31 +236,38 @@ def purchase_record(
         base_points=quote.base_points,
         earn_note=quote.note,
     )
-    PurchaseLine.objects.bulk_create(
-        PurchaseLine(
-            purchase=purchase, sku=li.sku, category=li.category, quantity=li.quantity, unit_price=li.unit_price
-        )
-        for li in lines
+    insert_rows(
+        PurchaseLine,
+        [
+            {
+                "purchase_id": purchase.pk,
+                "sku": li.sku,
+                "category": li.category,
+                "quantity": li.quantity,
+                "unit_price": li.unit_price,
+            }
+            for li in lines
+        ],
+        returning_ids=False,
     )
     points_earn_for_purchase(member=member, purchase=purchase, actor=Actor(store=store, api_key=api_key))
     _count_purchase(member, purchase)
     habits_record(member=member, channel=channel, categories={li.category for li in lines}, at=occurred_at)
     member_won_back(member=member)
-    member_stage_refresh(member=member)
+    member_stage_after_purchase(member=member)
     tier_after_purchase(member=member)
     purchase.member = member
     return purchase
 
 
 def _insert_purchase(**fields) -> Purchase:
-    try:
-        with transaction.atomic():
-            return Purchase.objects.create(**fields)
-    except IntegrityError:
+    purchase = Purchase(public_id=uuid.uuid4(), created_at=timezone.now(), **fields)
+    if not insert_instance(purchase, skip_conflicts_on=["store", "receipt_id"]):
         raise DuplicateReceipt(
             "This receipt was already recorded for this store.",
             errors={"receipt_id": ["Already recorded for this store."]},
-        ) from None
+        )
+    return purchase
 
 
 def _count_purchase(member: Member, purchase: Purchase) -> None:

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import F, Q
+from django.utils import timezone
 
 from loyalty.errors import InsufficientPoints
+from loyalty.fastsql import insert_instance
 from members.locking import is_locked, mark_locked
 from members.models import Member
 
@@ -68,15 +70,18 @@ def _move_balance(member: Member, points: int, *, write: bool = True) -> None:
 
 
 def _new_entry(member: Member, *, kind: str, points: int, actor: Actor, source: Source, expires_at=None):
-    return LedgerEntry.objects.create(
+    entry = LedgerEntry(
         member=member,
         kind=kind,
         points=points,
         balance_after=member.points_balance + points,
         expires_at=expires_at,
+        created_at=timezone.now(),
         **actor.as_fields(),
         **source.as_fields(),
     )
+    insert_instance(entry)
+    return entry
 
 
 def post_credit(
@@ -99,7 +104,7 @@ def post_credit(
         member, kind=kind, points=points, actor=actor, source=source, expires_at=expires_at if to_lot > 0 else None
     )
     if to_lot > 0:
-        PointsLot.objects.create(member=member, entry=entry, points=to_lot, remaining=to_lot, expires_at=expires_at)
+        insert_instance(PointsLot(member=member, entry=entry, points=to_lot, remaining=to_lot, expires_at=expires_at))
     _move_balance(member, points, write=not balance_written_by_caller)
     return entry
 

@@ -7,14 +7,15 @@ replays. A failed write rolls back its claim, so a retry simply tries again.
 """
 
 import hashlib
-import json
 from collections.abc import Callable
 
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
+from django.http import HttpResponse
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from loyalty.errors import DomainError
+from loyalty.fastsql import insert_rows
 
 from .models import IdempotencyRecord
 
@@ -31,13 +32,12 @@ class IdempotencyKeyReused(DomainError):
     code = "idempotency_key_reused"
 
 
-class _AlreadyClaimed(Exception):
-    pass
-
-
 def request_fingerprint(request) -> str:
-    body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
-    return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+    """What the request asked for: method, path and the body exactly as sent. A POS retry resends
+    the same bytes; any other body under the same key is a different request."""
+    digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
+    digest.update(request._request.body)
+    return digest.hexdigest()
 
 
 def idempotency_key(request) -> str:
@@ -55,7 +55,7 @@ def idempotency_key(request) -> str:
     return key
 
 
-def idempotent(request, write: Callable[[], Response], *, required: bool = True) -> Response:
+def idempotent(request, write: Callable[[], Response], *, required: bool = True) -> HttpResponse:
     """Run `write` once per (store, Idempotency-Key); replay its answer to any retry. Where the key
     is optional and absent, `write` simply runs."""
     if not required and not request.headers.get(HEADER):
@@ -64,29 +64,43 @@ def idempotent(request, write: Callable[[], Response], *, required: bool = True)
     key = idempotency_key(request)
     store = request.user.store
     fingerprint = request_fingerprint(request)
-    try:
-        with transaction.atomic():
-            try:
-                record = IdempotencyRecord.objects.create(store=store, key=key, fingerprint=fingerprint)
-            except IntegrityError:
-                raise _AlreadyClaimed from None
+    with transaction.atomic():
+        record_id = _claim(store_id=store.pk, key=key, fingerprint=fingerprint)
+        if record_id is not None:
             response = write()
-            IdempotencyRecord.objects.filter(pk=record.pk).update(
-                response_status=response.status_code,
-                response_body=json.dumps(response.data, cls=DjangoJSONEncoder),
-            )
-            return response
-    except _AlreadyClaimed:
-        return _replay(store=store, key=key, fingerprint=fingerprint)
+            content = _RENDERER.render(response.data)
+            _remember(record_id, response.status_code, content)
+            return HttpResponse(content, status=response.status_code, content_type="application/json")
+    return _replay(store=store, key=key, fingerprint=fingerprint)
 
 
-def _replay(*, store, key: str, fingerprint: str) -> Response:
+_RENDERER = JSONRenderer()
+_TABLE = IdempotencyRecord._meta.db_table
+
+
+def _claim(*, store_id: int, key: str, fingerprint: str) -> int | None:
+    """Insert the record, or return None if the key is taken. A concurrent request holding the
+    same key makes this wait until it commits (then None) or rolls back (then the claim is ours)."""
+    row = {"store_id": store_id, "key": key, "fingerprint": fingerprint, "response_status": None, "response_body": ""}
+    ids = insert_rows(IdempotencyRecord, [row], skip_conflicts_on=["store", "key"])
+    return ids[0] if ids else None
+
+
+def _remember(record_id: int, status: int, content: bytes) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_TABLE} SET response_status = %s, response_body = %s WHERE id = %s",  # noqa: S608
+            [status, content.decode(), record_id],
+        )
+
+
+def _replay(*, store, key: str, fingerprint: str) -> HttpResponse:
     record = IdempotencyRecord.objects.get(store=store, key=key)
     if record.fingerprint != fingerprint:
         raise IdempotencyKeyReused(
             f"This {HEADER} was already used for a different request.",
             errors={HEADER: ["Already used with a different request body."]},
         )
-    response = Response(json.loads(record.response_body), status=record.response_status)
+    response = HttpResponse(record.response_body, status=record.response_status, content_type="application/json")
     response["Idempotent-Replayed"] = "true"
     return response

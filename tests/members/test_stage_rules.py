@@ -142,3 +142,39 @@ def test_one_member_statement_agrees_with_the_orm(ages, categories, nps, comment
 
     for key in ("window_purchases", "window_categories", "window_channels", "referral_buyer", "latest_nps", "reviewed"):
         assert raw[key] == orm[key], key
+
+
+@given(
+    purchases=st.integers(0, 12),
+    categories=st.integers(0, 5),
+    channels=st.integers(0, 4),
+    referral=st.booleans(),
+    nps=st.one_of(st.none(), st.integers(0, 10)),
+    reviewed=st.booleans(),
+    new_category=st.booleans(),
+    new_channel=st.booleans(),
+)
+def test_when_the_purchase_path_skips_the_stage_a_purchase_could_not_move_it(
+    purchases, categories, channels, referral, nps, reviewed, new_category, new_channel
+):
+    from members.journey import purchase_cannot_move_stage
+
+    before = dict(
+        purchase_count=purchases,
+        window_purchases=purchases,
+        window_categories=categories,
+        window_channels=channels,
+        referral_buyer=referral,
+        latest_nps=nps,
+        reviewed=reviewed,
+    )
+    after = {
+        **before,
+        "purchase_count": purchases + 1,
+        "window_purchases": purchases + 1,
+        "window_categories": categories + new_category,
+        "window_channels": channels + new_channel,
+    }
+    placed = stage(**before)
+    if purchase_cannot_move_stage(placed, purchases + 1, POLICY):
+        assert stage(**after) == placed
