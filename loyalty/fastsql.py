@@ -67,3 +67,16 @@ def insert_instance(obj: Model, *, skip_conflicts_on: Sequence[str] = ()) -> boo
     obj.pk = ids[0]
     obj._state.adding = False
     return True
+
+
+def update_instance(obj: Model, field_names: Sequence[str]) -> None:
+    """Write the given fields of a saved instance with one plain UPDATE (absolute values: the
+    caller holds the row locked)."""
+    model = type(obj)
+    fields = [model._meta.get_field(name) for name in field_names]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    params = [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in fields]
+    sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote(model._meta.pk.column)} = %s"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, obj.pk])

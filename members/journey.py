@@ -22,6 +22,7 @@ from django.utils import timezone
 from feedback.models import Feedback
 from jobs.results import ChunkResult
 from loyalty.config_cache import ConfigCache
+from loyalty.fastsql import insert_instance, update_instance
 
 from .models import (
     ChangeKind,
@@ -188,16 +189,34 @@ def member_stage_figures(*, member_id: int, as_of: datetime, policy: StagePolicy
     return row
 
 
-def member_stage_refresh(*, member: Member) -> int:
-    """Re-evaluate one member's stage now. Called by the purchase and return services inside their
-    transaction, with the member row locked."""
+def member_stage_refresh(*, member: Member, write: bool = True) -> set[str]:
+    """Re-evaluate one member's stage now, with the member row locked; returns the member fields
+    that changed. Without `write` the caller stores them (with its own UPDATE); the history row
+    is written either way. The member's in-memory counts are the truth (the caller may not have
+    written them yet)."""
     policy, now = stage_policy(), timezone.now()
     row = member_stage_figures(member_id=member.pk, as_of=now, policy=policy)
-    row["pk"], row["new"] = member.pk, stage_for(row, policy)
+    row.update(pk=member.pk, stage=member.stage, purchase_count=member.purchase_count)
+    row["new"] = stage_for(row, policy)
     if row["new"] == row["stage"]:
-        return 0
-    member.stage = row["new"]
-    return _apply([row], as_of=now, policy=policy)
+        return set()
+    insert_instance(_stage_change(row, policy))
+    member.stage, member.stage_changed_at = row["new"], now
+    if write:
+        update_instance(member, ["stage", "stage_changed_at"])
+    return {"stage", "stage_changed_at"}
+
+
+def _stage_change(row: dict, policy: StagePolicy) -> StageChange:
+    return StageChange(
+        member_id=row["pk"],
+        kind=ChangeKind.STAGE,
+        from_value=row["stage"],
+        to_value=row["new"],
+        reason=_reason(row["new"], row, policy)[:300],
+        figures={key: row[key] for key in ("purchase_count", *FIGURES)},
+        created_at=timezone.now(),
+    )
 
 
 def purchase_cannot_move_stage(stage: str, purchase_count: int, policy: StagePolicy) -> bool:
@@ -210,11 +229,12 @@ def purchase_cannot_move_stage(stage: str, purchase_count: int, policy: StagePol
     return stage == Stage.REPEAT and purchase_count < policy.core_min_purchases
 
 
-def member_stage_after_purchase(*, member: Member) -> int:
-    """The stage side of a purchase (member locked, aggregates already counted)."""
+def member_stage_after_purchase(*, member: Member) -> set[str]:
+    """The stage side of a purchase (member locked, aggregates counted in memory); returns the
+    member fields to write."""
     if purchase_cannot_move_stage(member.stage, member.purchase_count, stage_policy()):
-        return 0
-    return member_stage_refresh(member=member)
+        return set()
+    return member_stage_refresh(member=member, write=False)
 
 
 def _stage_candidates(members: QuerySet, *, as_of: datetime, since: datetime | None, policy: StagePolicy) -> QuerySet:
@@ -328,10 +348,10 @@ def lapse_detect(*, as_of: datetime, member_id_from: int, member_id_to: int, run
     return ChunkResult(examined + len(rows), len(rows))
 
 
-def member_won_back(*, member: Member) -> None:
+def member_won_back(*, member: Member, write: bool = True) -> set[str]:
     """A lapsed member bought again (member locked, inside the purchase transaction)."""
     if member.lapse_state != LapseState.LAPSED:
-        return
+        return set()
     StageChange.objects.create(
         member=member,
         kind=ChangeKind.LAPSE,
@@ -340,8 +360,10 @@ def member_won_back(*, member: Member) -> None:
         reason="bought again after lapsing",
         figures={"purchase_at": member.last_purchase_at.isoformat()},
     )
-    Member.objects.filter(pk=member.pk).update(lapse_state=LapseState.WON_BACK)
     member.lapse_state = LapseState.WON_BACK
+    if write:
+        update_instance(member, ["lapse_state"])
+    return {"lapse_state"}
 
 
 # --- habits --------------------------------------------------------------------------------

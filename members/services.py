@@ -17,7 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from loyalty.errors import Conflict, DomainError, field_error
-from loyalty.fastsql import insert_instance, insert_rows
+from loyalty.fastsql import insert_instance, insert_rows, update_instance
 from rewards.earning import BasketLine, Earner, EarnQuote, points_for_basket
 from rewards.ledger import Actor, lock_member
 from rewards.services import points_earn_for_purchase, points_reverse_for_return
@@ -251,11 +251,13 @@ def purchase_record(
         returning_ids=False,
     )
     points_earn_for_purchase(member=member, purchase=purchase, actor=Actor(store=store, api_key=api_key))
-    _count_purchase(member, purchase)
+    changed = _count_purchase(member, purchase)
     habits_record(member=member, channel=channel, categories={li.category for li in lines}, at=occurred_at)
-    member_won_back(member=member)
-    member_stage_after_purchase(member=member)
-    tier_after_purchase(member=member)
+    changed |= member_won_back(member=member, write=False)
+    changed |= member_stage_after_purchase(member=member)
+    changed |= tier_after_purchase(member=member)
+    # One UPDATE carries every member field the purchase moved (the row is locked).
+    update_instance(member, sorted(changed))
     purchase.member = member
     return purchase
 
@@ -270,22 +272,24 @@ def _insert_purchase(**fields) -> Purchase:
     return purchase
 
 
-def _count_purchase(member: Member, purchase: Purchase) -> None:
-    first = min(filter(None, [member.first_purchase_at, purchase.occurred_at]))
-    last = max(filter(None, [member.last_purchase_at, purchase.occurred_at]))
-    Member.objects.filter(pk=member.pk).update(
-        points_balance=F("points_balance") + purchase.points_earned,
-        lifetime_spend=F("lifetime_spend") + purchase.total,
-        purchase_count=F("purchase_count") + 1,
-        first_purchase_at=first,
-        last_purchase_at=last,
-        # The nightly lapse job works out the new lapse date from the new last purchase.
-        lapse_due_at=None,
-        lapse_basis_at=None,
-    )
+def _count_purchase(member: Member, purchase: Purchase) -> set[str]:
+    """Move the member's aggregates in memory; returns the fields to write. The points balance
+    was already moved in memory by the earn entry."""
     member.lifetime_spend += purchase.total
     member.purchase_count += 1
-    member.first_purchase_at, member.last_purchase_at = first, last
+    member.first_purchase_at = min(filter(None, [member.first_purchase_at, purchase.occurred_at]))
+    member.last_purchase_at = max(filter(None, [member.last_purchase_at, purchase.occurred_at]))
+    # The nightly lapse job works out the new lapse date from the new last purchase.
+    member.lapse_due_at = member.lapse_basis_at = None
+    return {
+        "points_balance",
+        "lifetime_spend",
+        "purchase_count",
+        "first_purchase_at",
+        "last_purchase_at",
+        "lapse_due_at",
+        "lapse_basis_at",
+    }
 
 
 @transaction.atomic

@@ -14,6 +14,7 @@ from django.utils import timezone
 from jobs.results import ChunkResult
 from loyalty.dates import add_months
 from loyalty.errors import field_error
+from loyalty.fastsql import insert_instance, update_instance
 from members.models import Member
 from messaging.services import message_queue_many
 from rewards.ledger import lock_member
@@ -26,9 +27,18 @@ NOTICE_DAYS = 30
 
 
 def _move(
-    member: Member, *, to: Tier, kind: str, reason: str, valid_until: datetime, spend=None, run=None, staff_user=None
-):
-    TierChange.objects.create(
+    member: Member,
+    *,
+    to: Tier,
+    kind: str,
+    reason: str,
+    valid_until: datetime,
+    spend=None,
+    staff_user=None,
+    write: bool = True,
+) -> set[str]:
+    """Record the move and set the member's tier; returns the member fields it changed."""
+    change = TierChange(
         member=member,
         kind=kind,
         from_tier_id=member.tier_id,
@@ -36,32 +46,39 @@ def _move(
         valid_until=valid_until,
         reason=reason[:300],
         qualifying_spend=spend,
-        run=run,
         staff_user=staff_user,
+        created_at=timezone.now(),
     )
-    Member.objects.filter(pk=member.pk).update(tier=to, tier_valid_until=valid_until)
+    insert_instance(change)
     member.tier, member.tier_valid_until = to, valid_until
+    if write:
+        update_instance(member, ["tier", "tier_valid_until"])
+    return {"tier", "tier_valid_until"}
 
 
-def tier_after_purchase(*, member: Member) -> TierChange | None:
+def tier_after_purchase(*, member: Member) -> set[str]:
     """Upgrade at once when 12-month spend crosses a threshold; the purchase that crosses it counts.
 
-    Runs inside the purchase transaction with the member locked. Lifetime spend bounds the rolling
-    spend, so most purchases skip the spend query entirely.
+    Runs inside the purchase transaction with the member locked, and leaves the member fields for
+    the purchase's own UPDATE (returned). Rolling spend never exceeds lifetime spend, so most
+    purchases skip the spend query: always when the next tier is out of lifetime reach, and for a
+    first tier that needs no spend at all.
     """
     current = tier_by_id(member.tier_id)
     following = tier_above(current)
     if following is None or member.lifetime_spend < following.threshold:
-        return None
+        return set()
     now = timezone.now()
-    spend = qualifying_spend(member=member, as_of=now)
-    target = tier_for_spend(spend)
+    spend = qualifying_spend(member=member, as_of=now) if tier_for_spend(member.lifetime_spend).threshold else None
+    target = tier_for_spend(spend or 0)
     if target is None or (current is not None and target.rank <= current.rank):
-        return None
+        return set()
     kind = TierChangeKind.ENROL if current is None else TierChangeKind.UPGRADE
-    reason = f"12-month spend {spend} reached {target.name} ({target.threshold})"
-    _move(member, to=target, kind=kind, reason=reason, valid_until=add_months(now, VALIDITY_MONTHS), spend=spend)
-    return member.tier_changes.first()
+    reason = (
+        f"12-month spend {spend} reached {target.name} ({target.threshold})" if spend is not None else "First purchase"
+    )
+    valid_until = add_months(now, VALIDITY_MONTHS)
+    return _move(member, to=target, kind=kind, reason=reason, valid_until=valid_until, spend=spend, write=False)
 
 
 @transaction.atomic
