@@ -80,3 +80,28 @@ def update_instance(obj: Model, field_names: Sequence[str]) -> None:
     sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote(model._meta.pk.column)} = %s"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, obj.pk])
+
+
+def select_one(model: type[Model], *, for_update: bool = False, **where) -> Model | None:
+    """One row as a model instance, by equality on the given fields, with a plain SELECT (and
+    FOR UPDATE if asked). Returns None if no row matches."""
+    quote = connection.ops.quote_name
+    fields = model._meta.concrete_fields
+    conditions = " AND ".join(f"{quote(model._meta.get_field(name).column)} = %s" for name in where)
+    params = [model._meta.get_field(name).get_db_prep_value(value, connection) for name, value in where.items()]
+    columns = ", ".join(quote(f.column) for f in fields)
+    lock = " FOR UPDATE" if for_update and connection.features.has_select_for_update else ""
+    sql = f"SELECT {columns} FROM {quote(model._meta.db_table)} WHERE {conditions} LIMIT 1{lock}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = [_from_db(field, value) for field, value in zip(fields, row, strict=True)]
+    return model.from_db(connection.alias, [f.attname for f in fields], values)
+
+
+def _from_db(field, value):
+    for converter in field.get_db_converters(connection) + connection.ops.get_db_converters(field):
+        value = converter(value, field, connection)
+    return value

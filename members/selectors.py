@@ -3,6 +3,7 @@
 import uuid
 
 from loyalty.errors import NotFound
+from loyalty.fastsql import select_one
 
 from .identifiers import InvalidPhone, normalize_phone
 from .locking import mark_locked
@@ -22,11 +23,10 @@ def member_get(*, reference: str, for_update: bool = False) -> Member:
     reference = str(reference).strip()
     public_id = _as_uuid(reference)
     lookup = {"public_id": public_id} if public_id else {"card_number": reference}
-    members = Member.objects.select_for_update() if for_update else Member.objects
-    try:
-        member = members.get(**lookup)
-    except Member.DoesNotExist:
-        raise NotFound("No member with this id or card number.", errors={"member": ["Unknown member."]}) from None
+    # A plain statement: every POS request resolves a member, and the ORM query costs more than the read.
+    member = select_one(Member, for_update=for_update, **lookup)
+    if member is None:
+        raise NotFound("No member with this id or card number.", errors={"member": ["Unknown member."]})
     return mark_locked(member) if for_update else member
 
 
