@@ -234,7 +234,26 @@ def member_stage_after_purchase(*, member: Member) -> set[str]:
     member fields to write."""
     if purchase_cannot_move_stage(member.stage, member.purchase_count, stage_policy()):
         return set()
+    if member.purchase_count == 1 and member.stage in (Stage.PROSPECT, Stage.TARGET):
+        # One qualifying purchase can satisfy no rule above first-time buyer: no figures needed.
+        return _first_purchase(member)
     return member_stage_refresh(member=member, write=False)
+
+
+def _first_purchase(member: Member) -> set[str]:
+    now = timezone.now()
+    change = StageChange(
+        member_id=member.pk,
+        kind=ChangeKind.STAGE,
+        from_value=member.stage,
+        to_value=Stage.FIRST_TIME,
+        reason="first-time buyer: first qualifying purchase",
+        figures={"purchase_count": 1},
+        created_at=now,
+    )
+    insert_instance(change)
+    member.stage, member.stage_changed_at = Stage.FIRST_TIME, now
+    return {"stage", "stage_changed_at"}
 
 
 def _stage_candidates(members: QuerySet, *, as_of: datetime, since: datetime | None, policy: StagePolicy) -> QuerySet:

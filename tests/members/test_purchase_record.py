@@ -2,6 +2,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from loyalty.errors import DomainError
@@ -57,7 +58,7 @@ def test_earn_entry_is_attributed_to_the_store_and_purchase(member, store):
 def test_same_receipt_twice_in_a_store_is_refused_and_writes_nothing(member, store):
     buy(member, store, "100.00", receipt_id="A1")
 
-    with pytest.raises(DuplicateReceipt):
+    with pytest.raises(DuplicateReceipt), transaction.atomic():
         buy(member, store, "100.00", receipt_id="A1")
 
     assert Purchase.objects.count() == 1

@@ -178,3 +178,29 @@ def test_when_the_purchase_path_skips_the_stage_a_purchase_could_not_move_it(
     placed = stage(**before)
     if purchase_cannot_move_stage(placed, purchases + 1, POLICY):
         assert stage(**after) == placed
+
+
+@given(
+    window=st.integers(0, 1),
+    categories=st.integers(0, 5),
+    channels=st.integers(0, 4),
+    referral=st.booleans(),
+    nps=st.one_of(st.none(), st.integers(0, 10)),
+    reviewed=st.booleans(),
+    consent=st.booleans(),
+)
+def test_a_single_qualifying_purchase_always_makes_a_first_time_buyer(
+    window, categories, channels, referral, nps, reviewed, consent
+):
+    # The purchase path relies on this to skip the figures query on a member's first purchase.
+    figures = dict(
+        purchase_count=1,
+        window_purchases=window,
+        window_categories=categories,
+        window_channels=channels,
+        referral_buyer=referral,
+        latest_nps=nps,
+        reviewed=reviewed,
+        consent_email=consent,
+    )
+    assert stage(**figures) == Stage.FIRST_TIME
