@@ -19,7 +19,7 @@ from members.models import (
     StageChange,
 )
 from tiers.models import Tier
-from tiers.selectors import QUALIFYING_WINDOW, qualifying_spend_subquery, tier_by_id
+from tiers.selectors import QUALIFYING_WINDOW, tier_by_id
 
 from .models import BadgeKind, Campaign, CampaignGrant, CampaignKind
 
@@ -35,11 +35,13 @@ def segment(campaign: Campaign, members: QuerySet) -> QuerySet:
     return members
 
 
-def _spend_by_member(as_of: datetime):
+def _spend_by_member(as_of: datetime, id_range: tuple[int, int] | None = None):
     money = DecimalField(max_digits=14, decimal_places=2)
+    purchases = Purchase.objects.filter(occurred_at__gt=as_of - QUALIFYING_WINDOW, occurred_at__lte=as_of)
+    if id_range:
+        purchases = purchases.filter(member_id__gte=id_range[0], member_id__lt=id_range[1])
     return (
-        Purchase.objects.filter(occurred_at__gt=as_of - QUALIFYING_WINDOW, occurred_at__lte=as_of)
-        .order_by()
+        purchases.order_by()
         .values("member")
         .annotate(spend=Sum(F("total") - F("returned_amount"), output_field=money))
         .filter(spend__gt=0)
@@ -83,15 +85,20 @@ def _badge_earned(campaign: Campaign) -> Q:
     return Q(pk__in=habits.filter(n__gte=2).values("member"))
 
 
-def audience(campaign: Campaign, members: QuerySet, *, as_of: datetime, params: dict) -> QuerySet:
-    """The members of `members` the campaign is for right now, with nothing granted yet."""
+def audience(campaign: Campaign, *, as_of: datetime, params: dict, id_range: tuple[int, int] | None = None) -> QuerySet:
+    """The members (all, or those with ids in [from, to)) the campaign is for right now, with
+    nothing granted yet."""
+    members = Member.objects.all()
+    if id_range:
+        members = members.filter(pk__gte=id_range[0], pk__lt=id_range[1])
     members = segment(campaign, members)
     kind = campaign.kind
     if kind == CampaignKind.SURPRISE:
         if params.get("threshold") is None:
             return members.none()
-        members = members.annotate(spend=qualifying_spend_subquery(as_of)).filter(spend__gte=params["threshold"])
-        members = members.exclude(_surprised_recently(campaign, as_of))
+        # One grouped pass over the year's purchases, joined to the members (not a sum per member).
+        top = _spend_by_member(as_of, id_range).filter(spend__gte=params["threshold"]).values("member")
+        members = members.filter(pk__in=top).exclude(_surprised_recently(campaign, as_of))
     elif kind == CampaignKind.BIRTHDAY:
         members = members.filter(birthday__month=timezone.localtime(as_of).month)
     elif kind == CampaignKind.WIN_BACK:

@@ -60,7 +60,7 @@ def _sample_cutoff(campaign: Campaign, as_of: datetime, params: dict) -> int:
     remaining = campaign.max_members - campaign.granted_members
     if remaining <= 0:
         return -1
-    members = audience(campaign, Member.objects.all(), as_of=as_of, params=params).values_list("pk", flat=True)
+    members = audience(campaign, as_of=as_of, params=params).values_list("pk", flat=True)
     draws = sorted(
         _sample_draw(campaign, as_of, member_id)
         for member_id in members.iterator(chunk_size=5000)
@@ -78,13 +78,13 @@ class Selection:
     holdout: list[dict] = field(default_factory=list)
 
 
-def _select(campaign: Campaign, members, *, as_of: datetime, params: dict) -> Selection:
+def _select(campaign: Campaign, *, as_of: datetime, params: dict, id_range: tuple[int, int] | None = None) -> Selection:
     fields = ["pk", "name", "language", "email", "phone"]
     if campaign.kind == CampaignKind.WIN_BACK:
         fields.append("lapse_episode")
     if campaign.kind == CampaignKind.REFERRAL:
         fields.append("referred_by_id")
-    rows = audience(campaign, members, as_of=as_of, params=params).order_by("pk").values(*fields)
+    rows = audience(campaign, as_of=as_of, params=params, id_range=id_range).order_by("pk").values(*fields)
     selection, cutoff = Selection(), params.get("sample_cutoff", 10_000)
     for row in rows:
         selection.audience += 1
@@ -121,8 +121,7 @@ def campaign_grant_chunk(
     campaign = Campaign.objects.select_for_update(of=("self",)).select_related("reward", "badge").get(pk=campaign_id)
     if campaign.status != CampaignStatus.ACTIVE:
         return ChunkResult(0, 0)
-    members = Member.objects.filter(pk__gte=member_id_from, pk__lt=member_id_to)
-    selection = _select(campaign, members, as_of=as_of, params=params)
+    selection = _select(campaign, as_of=as_of, params=params, id_range=(member_id_from, member_id_to))
     treated = _within_budget(campaign, selection.treated)
     CampaignGrant.objects.bulk_create(
         CampaignGrant(
@@ -287,7 +286,7 @@ def campaign_dry_run(*, campaign: Campaign, as_of: datetime | None = None) -> Dr
     """What a run now would do, writing nothing: audience, holdout, who, and what it costs."""
     as_of = as_of or timezone.now()
     params = campaign_prepare(campaign, as_of)
-    selection = _select(campaign, Member.objects.all(), as_of=as_of, params=params)
+    selection = _select(campaign, as_of=as_of, params=params)
     treated = _within_budget(campaign, selection.treated)
     recipients = len(treated) * (2 if campaign.kind == CampaignKind.REFERRAL else 1)
     sample_ids = [row["pk"] for row in random.Random(campaign.pk).sample(treated, min(SAMPLE_SIZE, len(treated)))]
