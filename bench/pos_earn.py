@@ -330,7 +330,8 @@ class Gunicorn:
             "--workers",
             str(workers),
             "--worker-class",
-            "sync",
+            args.worker_class,
+            *(["--threads", str(args.worker_threads)] if args.worker_class == "gthread" else []),
             "--backlog",
             "2048",
             "--timeout",
@@ -660,6 +661,10 @@ def parse_args(argv=None):
     parser.add_argument("--pgbench-duration", type=int, help="seconds per pgbench run (default: --duration)")
     parser.add_argument("--skip-pgbench", action="store_true", help="app only; no ratio")
     parser.add_argument("--wsgi", default="loyalty.wsgi", help="WSGI module to serve (default loyalty.wsgi)")
+    parser.add_argument(
+        "--worker-class", choices=["sync", "gthread"], default="sync", help="gunicorn worker class (default sync)"
+    )
+    parser.add_argument("--worker-threads", type=int, default=1, help="threads per gthread worker (default 1)")
     parser.add_argument("--access-log", action="store_true", help="gunicorn access log on, as in docker-compose")
     parser.add_argument("--print-sql", action="store_true", help="print the generated pgbench script")
     parser.add_argument("--keep-db", action="store_true", help=f"leave {DB_NAME} in place afterwards")

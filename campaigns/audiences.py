@@ -48,17 +48,32 @@ def _spend_by_member(as_of: datetime, id_range: tuple[int, int] | None = None):
     )
 
 
-def surprise_prepare(campaign: Campaign, as_of: datetime) -> dict:
-    """The 12-month spend that puts a member in the top share, and the top spenders to call."""
-    spenders = _spend_by_member(as_of)
-    buyers = spenders.count()
-    if buyers == 0:
+def surprise_prepare(campaign: Campaign, as_of: datetime, *, keep_top: bool = False) -> dict:
+    """The 12-month spend that puts a member in the top share, and the top spenders to call: from
+    one grouped pass over the year's purchases, ranked here. With `keep_top`, also the ids of
+    everyone at or above the threshold ("top"), so the audience needs no second pass (a dry run;
+    a run's chunks each group their own range instead of carrying the list)."""
+    ranked = list(_spend_by_member(as_of).order_by("-spend").values_list("member", "spend"))
+    if not ranked:
         return {"threshold": None, "call": []}
-    position = max(int(buyers * campaign.top_share) - 1, 0)
-    threshold = spenders.order_by("-spend").values_list("spend", flat=True)[position]
-    eligible = segment(campaign, Member.objects.all()).values("pk")
-    top = spenders.filter(member__in=eligible).order_by("-spend").values_list("member", flat=True)
-    return {"threshold": str(threshold), "call": list(top[: campaign.call_top])}
+    position = max(int(len(ranked) * campaign.top_share) - 1, 0)
+    threshold = ranked[position][1]
+    params = {"threshold": str(threshold), "call": _top_eligible(campaign, [m for m, _ in ranked])}
+    if keep_top:
+        params["top"] = [member_id for member_id, spend in ranked if spend >= threshold]
+    return params
+
+
+def _top_eligible(campaign: Campaign, ranked_ids: list[int], batch: int = 1000) -> list[int]:
+    """The first `call_top` members of the ranking the campaign's segment admits."""
+    chosen: list[int] = []
+    for start in range(0, len(ranked_ids), batch):
+        ids = ranked_ids[start : start + batch]
+        eligible = set(segment(campaign, Member.objects.filter(pk__in=ids)).values_list("pk", flat=True))
+        chosen += [member_id for member_id in ids if member_id in eligible]
+        if len(chosen) >= campaign.call_top:
+            break
+    return chosen[: campaign.call_top]
 
 
 def _surprised_recently(campaign: Campaign, as_of: datetime) -> Exists:
@@ -96,8 +111,11 @@ def audience(campaign: Campaign, *, as_of: datetime, params: dict, id_range: tup
     if kind == CampaignKind.SURPRISE:
         if params.get("threshold") is None:
             return members.none()
-        # One grouped pass over the year's purchases, joined to the members (not a sum per member).
-        top = _spend_by_member(as_of, id_range).filter(spend__gte=params["threshold"]).values("member")
+        if "top" in params:
+            top = params["top"]
+        else:
+            # One grouped pass over the range's purchases, joined to the members (not a sum per member).
+            top = _spend_by_member(as_of, id_range).filter(spend__gte=params["threshold"]).values("member")
         members = members.filter(pk__in=top).exclude(_surprised_recently(campaign, as_of))
     elif kind == CampaignKind.BIRTHDAY:
         members = members.filter(birthday__month=timezone.localtime(as_of).month)

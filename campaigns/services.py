@@ -15,13 +15,13 @@ from jobs.models import JobRun
 from jobs.results import ChunkResult
 from loyalty.errors import DomainError, field_error
 from loyalty.sampling import bucket, held_out
-from members.models import Member
+from members.models import Member, MemberStatus
 from messaging.services import marketing_channel, message_queue_many
 from messaging.unsubscribe import unsubscribe_line
-from rewards.catalog import new_voucher_code
+from rewards.catalog import new_voucher_code, reward_take_stock
 from rewards.earning import earning_setup_invalidate, lot_expiry
 from rewards.ledger import Actor, post_bonus_many
-from rewards.models import EarningRule, Reward, Voucher
+from rewards.models import EarningRule, Voucher
 
 from .audiences import audience, grant_key, surprise_prepare
 from .models import (
@@ -33,40 +33,50 @@ from .models import (
     MemberBadge,
     StaffTask,
     TaskKind,
+    TaskStatus,
 )
 
 SAMPLE_SIZE = 20
 
 
-def campaign_prepare(campaign: Campaign, as_of: datetime) -> dict:
+# A sampling cutoff above every draw: no sampling.
+EVERYONE = 10_000
+
+
+def campaign_prepare(campaign: Campaign, as_of: datetime, *, sample: bool = True, keep_top: bool = False) -> dict:
     """Figures a run computes once for all its chunks: the surprise threshold and top spenders,
     and the share of the treated audience to sample so the budget is spread over everyone."""
     params = {"campaign": campaign.pk}
     if campaign.kind == CampaignKind.SURPRISE:
-        params |= surprise_prepare(campaign, as_of)
-    params["sample_cutoff"] = _sample_cutoff(campaign, as_of, params)
+        params |= surprise_prepare(campaign, as_of, keep_top=keep_top)
+    if sample:
+        params["sample_cutoff"] = _sample_cutoff(campaign, as_of, params)
     return params
 
 
-def _sample_draw(campaign: Campaign, as_of: datetime, member_id: int) -> int:
-    return bucket("sample", campaign.pk, timezone.localdate(as_of), member_id)
+def _sample_draws(campaign: Campaign, as_of: datetime):
+    """The repeatable draw of each member for the run of that day (0 to 9,999)."""
+    day = timezone.localdate(as_of)
+    return lambda member_id: bucket("sample", campaign.pk, day, member_id)
 
 
 def _sample_cutoff(campaign: Campaign, as_of: datetime, params: dict) -> int:
     """With a member budget smaller than the audience, a random (but repeatable) draw picks who
     gets it: everyone whose draw is at most the cutoff, so the chunks fill the budget together."""
     if campaign.max_members is None:
-        return 10_000
+        return EVERYONE
+    members = audience(campaign, as_of=as_of, params=params).values_list("pk", flat=True)
+    treatable = (m for m in members.iterator(chunk_size=5000) if not held_out(campaign.pk, m, campaign.holdout_percent))
+    draw = _sample_draws(campaign, as_of)
+    return _cutoff_for(campaign, [draw(member_id) for member_id in treatable])
+
+
+def _cutoff_for(campaign: Campaign, draws: list[int]) -> int:
     remaining = campaign.max_members - campaign.granted_members
     if remaining <= 0:
         return -1
-    members = audience(campaign, as_of=as_of, params=params).values_list("pk", flat=True)
-    draws = sorted(
-        _sample_draw(campaign, as_of, member_id)
-        for member_id in members.iterator(chunk_size=5000)
-        if not held_out(campaign.pk, member_id, campaign.holdout_percent)
-    )
-    return draws[remaining - 1] if len(draws) > remaining else 10_000
+    draws = sorted(draws)
+    return draws[remaining - 1] if len(draws) > remaining else EVERYONE
 
 
 @dataclass
@@ -78,20 +88,25 @@ class Selection:
     holdout: list[dict] = field(default_factory=list)
 
 
-def _select(campaign: Campaign, *, as_of: datetime, params: dict, id_range: tuple[int, int] | None = None) -> Selection:
-    fields = ["pk", "name", "language", "email", "phone"]
-    if campaign.kind == CampaignKind.WIN_BACK:
+def _select(
+    campaign: Campaign, *, as_of: datetime, params: dict, id_range: tuple[int, int] | None = None, dry: bool = False
+) -> Selection:
+    """Split the audience into holdout and treated. A dry run needs only who (ids), not what a
+    grant writes (contact fields, grant keys)."""
+    fields = ["pk"] if dry else ["pk", "name", "language", "email", "phone"]
+    if campaign.kind == CampaignKind.WIN_BACK and not dry:
         fields.append("lapse_episode")
     if campaign.kind == CampaignKind.REFERRAL:
         fields.append("referred_by_id")
     rows = audience(campaign, as_of=as_of, params=params, id_range=id_range).order_by("pk").values(*fields)
-    selection, cutoff = Selection(), params.get("sample_cutoff", 10_000)
+    selection, cutoff, draw = Selection(), params.get("sample_cutoff", EVERYONE), _sample_draws(campaign, as_of)
     for row in rows:
         selection.audience += 1
-        row["grant_key"] = grant_key(campaign, as_of, row)
+        if not dry:
+            row["grant_key"] = grant_key(campaign, as_of, row)
         if held_out(campaign.pk, row["pk"], campaign.holdout_percent):
             selection.holdout.append(row)
-        elif _sample_draw(campaign, as_of, row["pk"]) <= cutoff:
+        elif cutoff == EVERYONE or draw(row["pk"]) <= cutoff:
             selection.treated.append(row)
     return selection
 
@@ -174,7 +189,7 @@ def _recipients(campaign: Campaign, treated: list[dict]) -> list[tuple[int, str]
     """(member id, grant key) pairs: a referral rewards both the new member and the referrer."""
     pairs = [(row["pk"], row["grant_key"]) for row in treated]
     if campaign.kind == CampaignKind.REFERRAL:
-        referrers = Member.objects.filter(pk__in=[row["referred_by_id"] for row in treated], status="active")
+        referrers = Member.objects.filter(pk__in=[row["referred_by_id"] for row in treated], status=MemberStatus.ACTIVE)
         active = set(referrers.values_list("pk", flat=True))
         pairs += [(row["referred_by_id"], row["grant_key"]) for row in treated if row["referred_by_id"] in active]
     return pairs
@@ -182,12 +197,7 @@ def _recipients(campaign: Campaign, treated: list[dict]) -> list[tuple[int, str]
 
 def _issue_vouchers(campaign: Campaign, recipients: list[tuple[int, str]], as_of: datetime) -> dict[int, Voucher]:
     reward = campaign.reward
-    if reward.stock is not None:
-        taken = Reward.objects.filter(pk=reward.pk, stock__gte=len(recipients)).update(
-            stock=F("stock") - len(recipients)
-        )
-        if not taken:
-            raise DomainError("Not enough stock for this run.")
+    reward_take_stock(reward, len(recipients))
     vouchers = Voucher.objects.bulk_create(
         Voucher(
             code=new_voucher_code(),
@@ -285,8 +295,14 @@ class DryRun:
 def campaign_dry_run(*, campaign: Campaign, as_of: datetime | None = None) -> DryRun:
     """What a run now would do, writing nothing: audience, holdout, who, and what it costs."""
     as_of = as_of or timezone.now()
-    params = campaign_prepare(campaign, as_of)
-    selection = _select(campaign, as_of=as_of, params=params)
+    # One pass over the audience: the sampling cutoff comes from the same rows the run would treat.
+    params = campaign_prepare(campaign, as_of, sample=False, keep_top=True)
+    selection = _select(campaign, as_of=as_of, params=params, dry=True)
+    if campaign.max_members is not None:
+        draw = _sample_draws(campaign, as_of)
+        draws = {row["pk"]: draw(row["pk"]) for row in selection.treated}
+        cutoff = _cutoff_for(campaign, list(draws.values()))
+        selection.treated = [row for row in selection.treated if draws[row["pk"]] <= cutoff]
     treated = _within_budget(campaign, selection.treated)
     recipients = len(treated) * (2 if campaign.kind == CampaignKind.REFERRAL else 1)
     sample_ids = [row["pk"] for row in random.Random(campaign.pk).sample(treated, min(SAMPLE_SIZE, len(treated)))]
@@ -355,7 +371,11 @@ def task_complete(*, task: StaffTask, outcome: str, notes: str = "", user=None) 
     if not outcome:
         raise field_error("outcome", "Say how it went.")
     StaffTask.objects.filter(pk=task.pk).update(
-        status="done", outcome=outcome[:200], notes=notes, completed_at=timezone.now(), assignee=user or task.assignee
+        status=TaskStatus.DONE,
+        outcome=outcome[:200],
+        notes=notes,
+        completed_at=timezone.now(),
+        assignee=user or task.assignee,
     )
     task.refresh_from_db()
     return task

@@ -316,6 +316,7 @@ class GridPolicyAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         grid_policy_invalidate()
+        self.message_user(request, "The next place_loyalty_grid run will examine every member (a full pass).")
 
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(request, {**(extra_context or {}), "grid": grid_counts()})

@@ -14,13 +14,15 @@ from django.db import transaction
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
+from jobs.incremental import recorded_since, runs_finished_since
 from jobs.results import ChunkResult
 from loyalty.config_cache import ConfigCache
-from members.journey import record_changes
-from members.models import ChangeKind, LapseState, LoyaltyType, Member, Purchase
+from members.journey import member_ids_of, record_changes, referrers_with_news
+from members.models import ChangeKind, LapseState, LoyaltyType, Member, Purchase, Return, StageChange
+from members.selectors import members_in_chunk
 from rewards.models import EntryKind, LedgerEntry
 
-from .models import Answer, Feedback, GridPolicy
+from .models import Answer, Feedback, GridPolicy, SurveyResponse
 
 _policy = ConfigCache(lambda: GridPolicy.objects.get_or_create(pk=1)[0])
 grid_policy = _policy.get
@@ -102,13 +104,44 @@ def _reason(row: Mapping) -> str:
     )
 
 
+def grid_candidates(as_of: datetime, previous_run=None) -> set[int] | None:
+    """Everyone for a first or full run. After a previous run, the members whose figures may have
+    moved since: a purchase or a bonus entered or left the window; a purchase, return or bonus was
+    recorded; a member lapsed or was won back; feedback or a survey answer arrived; a referred
+    member bought or returned."""
+    if previous_run is None:
+        return None
+    window = timedelta(days=grid_policy().window_days)
+    recorded = recorded_since(previous_run)
+    entered = {"occurred_at__gt": previous_run.as_of, "occurred_at__lte": as_of}
+    left = {"occurred_at__gt": previous_run.as_of - window, "occurred_at__lte": as_of - window}
+    bonuses = LedgerEntry.objects.filter(kind=EntryKind.BONUS)
+    lapses = StageChange.objects.filter(kind=ChangeKind.LAPSE)
+    return member_ids_of(
+        Purchase.objects.filter(**entered).values_list("member_id"),
+        Purchase.objects.filter(**left).values_list("member_id"),
+        Purchase.objects.filter(created_at__gt=recorded).values_list("member_id"),
+        bonuses.filter(created_at__gt=left["occurred_at__gt"], created_at__lte=left["occurred_at__lte"]).values_list(
+            "member_id"
+        ),
+        bonuses.filter(created_at__gt=recorded).values_list("member_id"),
+        Return.objects.filter(created_at__gt=recorded).values_list("purchase__member_id"),
+        lapses.filter(run__in=runs_finished_since(previous_run, "detect_lapse")).values_list("member_id"),
+        lapses.filter(to_value=LapseState.WON_BACK, created_at__gt=recorded).values_list("member_id"),
+        Feedback.objects.filter(created_at__gt=recorded, member__isnull=False).values_list("member_id"),
+        SurveyResponse.objects.filter(submitted_at__gt=recorded, member__isnull=False).values_list("member_id"),
+        *referrers_with_news(recorded),
+    )
+
+
 @transaction.atomic
 def grid_place(
-    *, as_of: datetime, member_id_from: int, member_id_to: int, since: datetime | None = None, run=None
+    *, as_of: datetime, member_id_from: int, member_id_to: int, member_ids: list[int] | None = None, run=None
 ) -> ChunkResult:
-    """Place the members in [from, to) on the grid as of `as_of`; write only the changes."""
+    """Place the members in [from, to) (only `member_ids` of them, if given) on the grid as of
+    `as_of`; write only the changes."""
     policy = grid_policy()
-    chunk = Member.objects.filter(pk__gte=member_id_from, pk__lt=member_id_to)
+    chunk = members_in_chunk(member_id_from, member_id_to, member_ids)
     changed, examined = [], 0
     for row in _rows(chunk, as_of=as_of, policy=policy):
         examined += 1

@@ -52,12 +52,16 @@ class ChunkStatus(models.TextChoices):
 
 
 class JobChunk(models.Model):
-    """A range of member ids [id_from, id_to) of one run."""
+    """A range of member ids [id_from, id_to) of one run: every member in it, or only `member_ids`
+    when the run knew beforehand which members could have changed."""
 
     run = models.ForeignKey(JobRun, on_delete=models.CASCADE, related_name="chunks")
     index = models.PositiveIntegerField()
     id_from = models.BigIntegerField()
     id_to = models.BigIntegerField()
+    member_ids = models.JSONField(
+        null=True, blank=True, help_text="Only these members of the range (an incremental run's candidates)."
+    )
     status = models.CharField(max_length=10, choices=ChunkStatus.choices, default=ChunkStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     examined = models.PositiveIntegerField(default=0)

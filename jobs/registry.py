@@ -1,44 +1,52 @@
 """The nightly jobs: each is a function over one chunk of member ids, idempotent by itself."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from campaigns.models import Campaign
 from campaigns.services import campaign_grant_chunk, campaign_prepare
-from feedback.grid import grid_place
+from feedback.grid import grid_candidates, grid_place, grid_policy
 from feedback.surveys import survey_invitations_create
-from members.journey import lapse_detect, stage_policy, stages_promote
+from members.journey import lapse_candidates, lapse_detect, stage_candidates, stage_policy, stages_promote
+from rewards.selectors import points_expiry_candidates
 from rewards.services import points_expire
+from tiers.selectors import tier_job_candidates
 from tiers.services import tier_downgrade_notices, tiers_requalify
 
+from .models import JobRun
 from .results import ChunkResult
 
+NEVER = datetime.min.replace(tzinfo=UTC)
 
-def _expire_points(*, as_of, member_id_from, member_id_to, since, run) -> ChunkResult:
-    result = points_expire(as_of=as_of, member_id_from=member_id_from, member_id_to=member_id_to)
+
+def _expire_points(*, as_of, member_id_from, member_id_to, member_ids, since, run) -> ChunkResult:
+    result = points_expire(as_of=as_of, member_id_from=member_id_from, member_id_to=member_id_to, member_ids=member_ids)
     return ChunkResult(result.members, result.members)
 
 
-def _requalify_tiers(*, as_of, member_id_from, member_id_to, since, run) -> ChunkResult:
-    result = tiers_requalify(as_of=as_of, member_id_from=member_id_from, member_id_to=member_id_to, run=run)
-    tier_downgrade_notices(as_of=as_of, member_id_from=member_id_from, member_id_to=member_id_to)
+def _requalify_tiers(*, as_of, member_id_from, member_id_to, member_ids, since, run) -> ChunkResult:
+    members = {"member_id_from": member_id_from, "member_id_to": member_id_to, "member_ids": member_ids}
+    result = tiers_requalify(as_of=as_of, run=run, **members)
+    tier_downgrade_notices(as_of=as_of, since=since, **members)
     return result
 
 
-def _detect_lapse(*, as_of, member_id_from, member_id_to, since, run) -> ChunkResult:
-    return lapse_detect(as_of=as_of, member_id_from=member_id_from, member_id_to=member_id_to, run=run)
+def _over_members(service) -> Callable[..., ChunkResult]:
+    """The chunk function of a service that takes the chunk's members, as of a moment, for a run."""
 
+    def chunk(*, as_of, member_id_from, member_id_to, member_ids, since, run) -> ChunkResult:
+        members = {"member_id_from": member_id_from, "member_id_to": member_id_to, "member_ids": member_ids}
+        return service(as_of=as_of, run=run, **members)
 
-def _promote_stages(*, as_of, member_id_from, member_id_to, since, run) -> ChunkResult:
-    return stages_promote(as_of=as_of, member_id_from=member_id_from, member_id_to=member_id_to, since=since, run=run)
+    return chunk
 
 
 def _campaign_prepare(as_of, params) -> dict:
     return campaign_prepare(Campaign.objects.get(pk=params["campaign"]), as_of)
 
 
-def _run_campaign(*, as_of, member_id_from, member_id_to, since, run) -> ChunkResult:
+def _run_campaign(*, as_of, member_id_from, member_id_to, member_ids, since, run) -> ChunkResult:
     return campaign_grant_chunk(
         campaign_id=run.params["campaign"],
         params=run.params,
@@ -49,11 +57,7 @@ def _run_campaign(*, as_of, member_id_from, member_id_to, since, run) -> ChunkRe
     )
 
 
-def _place_loyalty_grid(*, as_of, member_id_from, member_id_to, since, run) -> ChunkResult:
-    return grid_place(as_of=as_of, member_id_from=member_id_from, member_id_to=member_id_to, run=run)
-
-
-def _invite_to_surveys(*, as_of, member_id_from, member_id_to, since, run) -> ChunkResult:
+def _invite_to_surveys(*, as_of, member_id_from, member_id_to, member_ids, since, run) -> ChunkResult:
     return survey_invitations_create(
         as_of=as_of, member_id_from=member_id_from, member_id_to=member_id_to, since=since, run=run
     )
@@ -68,24 +72,48 @@ class Job:
     rules_changed_at: Callable[[], datetime] | None = None
     # Computes, once per run, figures all its chunks share (stored on the run).
     prepare: Callable[[datetime, dict], dict] | None = None
+    # The ids of the members a run as of a moment may change, given the previous run (None for a
+    # full run); returning None means every member.
+    candidates: Callable[[datetime, JobRun | None], Iterable[int] | None] | None = None
 
 
 JOBS = {
     job.name: job
     for job in [
-        Job("expire_points", "Expire points lots that reached their date, oldest first.", _expire_points),
-        Job("requalify_tiers", "Requalify tiers whose validity ended; warn members 30 days ahead.", _requalify_tiers),
-        Job("detect_lapse", "Mark members lapsed who stopped buying (win-back targets).", _detect_lapse),
+        Job(
+            "expire_points",
+            "Expire points lots that reached their date, oldest first.",
+            _expire_points,
+            candidates=points_expiry_candidates,
+        ),
+        Job(
+            "requalify_tiers",
+            "Requalify tiers whose validity ended; warn members 30 days ahead.",
+            _requalify_tiers,
+            # Validity dates say who is due; notices go to whose validity came within 30 days since.
+            rules_changed_at=lambda: NEVER,
+            candidates=tier_job_candidates,
+        ),
+        Job(
+            "detect_lapse",
+            "Mark members lapsed who stopped buying (win-back targets).",
+            _over_members(lapse_detect),
+            rules_changed_at=lambda: stage_policy().updated_at,
+            candidates=lapse_candidates,
+        ),
         Job(
             "promote_stages",
             "Move journey stages for what time changed: windows sliding, referrals, feedback.",
-            _promote_stages,
+            _over_members(stages_promote),
             rules_changed_at=lambda: stage_policy().updated_at,
+            candidates=stage_candidates,
         ),
         Job(
             "place_loyalty_grid",
             "Place members on the behavioural x attitudinal loyalty grid.",
-            _place_loyalty_grid,
+            _over_members(grid_place),
+            rules_changed_at=lambda: grid_policy().updated_at,
+            candidates=grid_candidates,
         ),
         Job(
             "campaign",
@@ -98,7 +126,7 @@ JOBS = {
             "Invite a sample of recent buyers to the post-purchase survey.",
             _invite_to_surveys,
             # Incremental by nature: each run samples the purchases recorded since the last one.
-            rules_changed_at=lambda: datetime.min.replace(tzinfo=UTC),
+            rules_changed_at=lambda: NEVER,
         ),
     ]
 }

@@ -5,6 +5,7 @@ again (its services are idempotent), and a redelivered chunk that already finish
 """
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,14 +21,33 @@ from .models import ChunkStatus, JobChunk, JobRun, RunStatus
 from .registry import JOBS, Job
 
 
-def _since(job: Job, as_of: datetime, full: bool) -> datetime | None:
-    """An incremental run starts where the last finished run stopped, unless the rules changed."""
+def _previous_run(job: Job, as_of: datetime, full: bool) -> JobRun | None:
+    """The last finished run an incremental run continues from: none for a full run, a job that
+    always examines everyone, or when the rules changed after that run started."""
     if full or job.rules_changed_at is None:
         return None
     last = JobRun.objects.filter(name=job.name, status=RunStatus.DONE, as_of__lte=as_of).order_by("-as_of").first()
     if last is None or job.rules_changed_at() > last.started_at:
         return None
-    return last.as_of
+    return last
+
+
+def _range_chunks(run: JobRun) -> list[JobChunk]:
+    bounds = Member.objects.aggregate(low=Min("pk"), high=Max("pk"))
+    if bounds["low"] is None:
+        return []
+    size = settings.JOB_CHUNK_SIZE
+    starts = range(bounds["low"], bounds["high"] + 1, size)
+    return [JobChunk(run=run, index=index, id_from=start, id_to=start + size) for index, start in enumerate(starts)]
+
+
+def _candidate_chunks(run: JobRun, member_ids: Iterable[int]) -> list[JobChunk]:
+    ids, size = sorted(set(member_ids)), settings.JOB_CHUNK_SIZE
+    parts = [ids[start : start + size] for start in range(0, len(ids), size)]
+    return [
+        JobChunk(run=run, index=index, id_from=part[0], id_to=part[-1] + 1, member_ids=part)
+        for index, part in enumerate(parts)
+    ]
 
 
 @transaction.atomic
@@ -39,15 +59,13 @@ def job_run_start(
         raise field_error("name", f"Unknown job {name!r}; known: {', '.join(JOBS)}.")
     as_of = as_of or timezone.now()
     params = job.prepare(as_of, params or {}) if job.prepare else (params or {})
+    previous = _previous_run(job, as_of, full)
     run = JobRun.objects.create(
-        name=name, as_of=as_of, since=_since(job, as_of, full), triggered_by=triggered_by, params=params
+        name=name, as_of=as_of, since=previous and previous.as_of, triggered_by=triggered_by, params=params
     )
-    bounds = Member.objects.aggregate(low=Min("pk"), high=Max("pk"))
-    size = settings.JOB_CHUNK_SIZE
-    chunks = []
-    if bounds["low"] is not None:
-        for index, start in enumerate(range(bounds["low"], bounds["high"] + 1, size)):
-            chunks.append(JobChunk(run=run, index=index, id_from=start, id_to=start + size))
+    # A job that can tell which members may have changed is split over those members only.
+    candidates = job.candidates(as_of, previous) if job.candidates else None
+    chunks = _range_chunks(run) if candidates is None else _candidate_chunks(run, candidates)
     JobChunk.objects.bulk_create(chunks)
     run.chunks_total = len(chunks)
     if not chunks:
@@ -66,7 +84,12 @@ def job_chunk_run(*, chunk_id: int) -> bool:
     try:
         with transaction.atomic():
             result = JOBS[run.name].chunk(
-                as_of=run.as_of, member_id_from=chunk.id_from, member_id_to=chunk.id_to, since=run.since, run=run
+                as_of=run.as_of,
+                member_id_from=chunk.id_from,
+                member_id_to=chunk.id_to,
+                member_ids=chunk.member_ids,
+                since=run.since,
+                run=run,
             )
             finished = (
                 JobChunk.objects.filter(pk=chunk_id)

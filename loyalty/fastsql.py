@@ -105,3 +105,28 @@ def _from_db(field, value):
     for converter in field.get_db_converters(connection) + connection.ops.get_db_converters(field):
         value = converter(value, field, connection)
     return value
+
+
+def update_many(objs: Sequence[Model], field_names: Sequence[str]) -> None:
+    """Write the given fields of many saved instances (absolute values: the caller holds the rows
+    locked). On PostgreSQL one UPDATE joined to the values as arrays: the ORM's bulk_update builds
+    a CASE per field whose cost grows with the square of the rows."""
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        type(objs[0]).objects.bulk_update(objs, field_names, batch_size=1000)
+        return
+    model = type(objs[0])
+    fields = [model._meta.pk] + [model._meta.get_field(name) for name in field_names]
+    quote = connection.ops.quote_name
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+    names = ", ".join(f"v{index}" for index in range(len(fields)))
+    assignments = ", ".join(f"{quote(field.column)} = v.v{index}" for index, field in enumerate(fields) if index)
+    table = quote(model._meta.db_table)
+    params = [[field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in objs] for field in fields]
+    sql = (
+        f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v({names}) "  # noqa: S608
+        f"WHERE {table}.{quote(model._meta.pk.column)} = v.v0"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

@@ -100,7 +100,13 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 # A health check costs a query per request; worth it where the database restarts under the app.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # JIT compilation pays off for long analytic queries, not for ours: compiling the nightly jobs'
+    # chunk queries took longer than running them (bench/nightly_RESULTS.md).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Covering indexes (INCLUDE) are a PostgreSQL speed-up; SQLite builds them without the extras.
+_SQLITE_SILENCED = ["models.W040"] if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else []
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
@@ -228,7 +234,7 @@ if env.bool("BEHIND_TLS_PROXY", default=False):
 # may also reach the app over the private network. Redirecting here would break those, so the
 # redirect is opt-in and its deploy warning is silenced only while it is off.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-SILENCED_SYSTEM_CHECKS = [] if SECURE_SSL_REDIRECT else ["security.W008"]
+SILENCED_SYSTEM_CHECKS = _SQLITE_SILENCED + ([] if SECURE_SSL_REDIRECT else ["security.W008"])
 
 LOGGING = {
     "version": 1,

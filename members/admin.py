@@ -383,6 +383,9 @@ class StagePolicyAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         stage_policy_invalidate()
+        self.message_user(
+            request, "The next promote_stages and detect_lapse runs will examine every member (a full pass)."
+        )
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if request.method == "POST" and "_preview" in request.POST and object_id:

@@ -20,9 +20,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from feedback.models import Feedback
+from jobs.incremental import recorded_since
 from jobs.results import ChunkResult
 from loyalty.config_cache import ConfigCache
-from loyalty.fastsql import insert_instance, update_instance
+from loyalty.fastsql import insert_instance, update_instance, update_many
 
 from .models import (
     ChangeKind,
@@ -31,10 +32,12 @@ from .models import (
     Member,
     MemberHabit,
     Purchase,
+    Return,
     Stage,
     StageChange,
     StagePolicy,
 )
+from .selectors import members_in_chunk
 
 FIGURES = ("window_purchases", "window_categories", "window_channels", "referral_buyer", "latest_nps", "reviewed")
 MEMBER_FIELDS = ("purchase_count", "consent_email", "consent_sms", "last_engaged_at")
@@ -256,39 +259,50 @@ def _first_purchase(member: Member) -> set[str]:
     return {"stage", "stage_changed_at"}
 
 
-def _stage_candidates(members: QuerySet, *, as_of: datetime, since: datetime | None, policy: StagePolicy) -> QuerySet:
-    """Without `since`, everyone. With it, only members something time-based may have changed for
-    since then: a purchase left the window, a purchase of a referred member or feedback was recorded
-    (recorded, not occurred: a till that uploads late must not be missed)."""
-    if since is None:
-        return members
-    window = timedelta(days=policy.window_days)
-    left_window = Purchase.objects.filter(occurred_at__gt=since - window, occurred_at__lte=as_of - window)
-    referees_bought = Purchase.objects.filter(
-        created_at__gt=since, created_at__lte=as_of, member__referred_by__isnull=False
-    ).values("member__referred_by_id")
-    spoke = Feedback.objects.filter(created_at__gt=since, created_at__lte=as_of, member__isnull=False)
-    return members.filter(
-        Q(pk__in=left_window.values("member_id")) | Q(pk__in=referees_bought) | Q(pk__in=spoke.values("member_id"))
+def stage_candidates(as_of: datetime, previous_run=None) -> set[int] | None:
+    """Everyone for a first or full run. After a previous run, only the members something
+    time-based may have moved since: a purchase left the window, a referred member bought or
+    returned, feedback arrived (recorded, not occurred: a till that uploads late must not be
+    missed). Purchases and returns move their own member's stage at once."""
+    if previous_run is None:
+        return None
+    window = timedelta(days=stage_policy().window_days)
+    recorded = recorded_since(previous_run)
+    left_window = Purchase.objects.filter(occurred_at__gt=previous_run.as_of - window, occurred_at__lte=as_of - window)
+    spoke = Feedback.objects.filter(created_at__gt=recorded, member__isnull=False)
+    return member_ids_of(
+        left_window.values_list("member_id"), spoke.values_list("member_id"), *referrers_with_news(recorded)
     )
+
+
+def referrers_with_news(recorded: datetime) -> tuple[QuerySet, QuerySet]:
+    """The referrers of members who bought or returned something recorded after `recorded`: the
+    figure "a referred member bought" may have changed for them."""
+    bought = Purchase.objects.filter(created_at__gt=recorded, member__referred_by__isnull=False)
+    returned = Return.objects.filter(created_at__gt=recorded, purchase__member__referred_by__isnull=False)
+    return bought.values_list("member__referred_by_id"), returned.values_list("purchase__member__referred_by_id")
+
+
+def member_ids_of(*querysets: QuerySet) -> set[int]:
+    """The union of member ids that several one-column querysets select."""
+    return {member_id for queryset in querysets for (member_id,) in queryset.order_by().distinct()}
 
 
 @transaction.atomic
 def stages_promote(
-    *, as_of: datetime, member_id_from: int, member_id_to: int, since: datetime | None = None, run=None
+    *, as_of: datetime, member_id_from: int, member_id_to: int, member_ids: list[int] | None = None, run=None
 ) -> ChunkResult:
-    """Bring the stages of the members in [from, to) up to date as of `as_of`. Idempotent: a
-    second run finds every stage already right and writes nothing."""
+    """Bring the stages of the members in [from, to) (only `member_ids` of them, if given) up to
+    date as of `as_of`. Idempotent: a second run finds every stage already right and writes nothing."""
     policy = stage_policy()
-    chunk = Member.objects.filter(pk__gte=member_id_from, pk__lt=member_id_to)
-    candidates = _stage_candidates(chunk, as_of=as_of, since=since, policy=policy)
-    rows = _changed_rows(candidates, as_of=as_of, policy=policy)
+    chunk = members_in_chunk(member_id_from, member_id_to, member_ids)
+    rows = _changed_rows(chunk, as_of=as_of, policy=policy)
     if rows:
         # Purchases change stages too; lock the movers and decide again on the locked rows.
         movers = Member.objects.select_for_update().filter(pk__in=[r["pk"] for r in rows]).order_by("pk")
         ids = list(movers.values_list("pk", flat=True))
         rows = _changed_rows(Member.objects.filter(pk__in=ids), as_of=as_of, policy=policy)
-    examined = chunk.count() if since is None else len(rows)
+    examined = chunk.count() if member_ids is None else len(member_ids)
     return ChunkResult(examined, _apply(rows, as_of=as_of, policy=policy, run=run))
 
 
@@ -312,44 +326,79 @@ def _lapse_after(purchase_dates: list[datetime], policy: StagePolicy) -> timedel
     return max(timedelta(days=policy.lapse_min_days), median_gap * float(policy.lapse_gap_multiplier))
 
 
-def _refresh_lapse_due(members: QuerySet, *, as_of: datetime, policy: StagePolicy) -> int:
-    """Work out when each member who has not bought for `lapse_min_days` would lapse.
+def lapse_due_provisional(last_purchase_at: datetime, policy: StagePolicy) -> datetime:
+    """No one lapses sooner than `lapse_min_days` after their last purchase: the date a purchase
+    sets, until the nightly job works out the member's own (later or equal) date once it passes."""
+    return last_purchase_at + timedelta(days=policy.lapse_min_days)
 
-    Members get here once per last purchase: a purchase clears `lapse_due_at`, so only members who
-    bought since they were last examined are read again."""
-    stale = members.filter(
-        lapse_due_at__isnull=True,
-        last_purchase_at__isnull=False,
-        last_purchase_at__lte=as_of - timedelta(days=policy.lapse_min_days),
-    ).exclude(lapse_state=LapseState.LAPSED)
-    ids = list(stale.values_list("pk", flat=True))
-    if not ids:
-        return 0
+
+def _qualifying_dates(member_ids: list[int]) -> dict[int, list[datetime]]:
     dates: dict[int, list[datetime]] = {}
-    for member_id, occurred_at in (
-        Purchase.objects.filter(member_id__in=ids, returned_amount__lt=F("total"))
-        .order_by("member_id", "occurred_at")
-        .values_list("member_id", "occurred_at")
-    ):
+    if not member_ids:
+        return dates
+    purchases = Purchase.objects.filter(
+        # The id bounds steer the planner to the (member, occurred_at) index for long id lists.
+        member_id__gte=min(member_ids),
+        member_id__lte=max(member_ids),
+        member_id__in=member_ids,
+        returned_amount__lt=F("total"),
+    )
+    ordered = purchases.order_by("member_id", "occurred_at")
+    for member_id, occurred_at in ordered.values_list("member_id", "occurred_at"):
         dates.setdefault(member_id, []).append(occurred_at)
-    updates = [
-        Member(pk=member_id, lapse_due_at=last + _lapse_after(dates.get(member_id, []), policy), lapse_basis_at=last)
-        for member_id, last in stale.values_list("pk", "last_purchase_at")
-    ]
-    Member.objects.bulk_update(updates, ["lapse_due_at", "lapse_basis_at"], batch_size=1000)
-    return len(updates)
+    return dates
+
+
+def _refresh_lapse_due(members: QuerySet, *, as_of: datetime, policy: StagePolicy, recompute: bool) -> None:
+    """Bring the lapse dates of buyers not lapsed up to date: provisional until it passes (one
+    UPDATE), then worked out from the member's own purchase gaps (again only with `recompute`: the
+    rules may have changed). Writes only the dates that differ."""
+    minimum = timedelta(days=policy.lapse_min_days)
+    open_buyers = members.filter(last_purchase_at__isnull=False).exclude(lapse_state=LapseState.LAPSED)
+    provisional = F("last_purchase_at") + minimum
+    not_provisional = Q(lapse_due_at__isnull=True) | ~Q(lapse_due_at=provisional) | Q(lapse_basis_at__isnull=False)
+    recent = open_buyers.filter(last_purchase_at__gt=as_of - minimum)
+    recent.filter(not_provisional).update(lapse_due_at=provisional, lapse_basis_at=None)
+    passed = open_buyers.filter(last_purchase_at__lte=as_of - minimum)
+    if not recompute:
+        passed = passed.filter(Q(lapse_basis_at__isnull=True) | ~Q(lapse_basis_at=F("last_purchase_at")))
+    rows = list(passed.values_list("pk", "last_purchase_at", "lapse_due_at", "lapse_basis_at"))
+    dates = _qualifying_dates([pk for pk, *_ in rows])
+    updates = []
+    for pk, last, due, basis in rows:
+        target = (last + _lapse_after(dates.get(pk, []), policy), last)
+        if (due, basis) != target:
+            updates.append(Member(pk=pk, lapse_due_at=target[0], lapse_basis_at=target[1]))
+    update_many(updates, ["lapse_due_at", "lapse_basis_at"])
+
+
+def lapse_candidates(as_of: datetime, previous_run=None) -> QuerySet | None:
+    """Everyone for a first or full run (the lapse rules may have changed); after a previous run,
+    the members whose lapse date has passed."""
+    if previous_run is None:
+        return None
+    due = Member.objects.filter(lapse_due_at__lt=as_of).exclude(lapse_state=LapseState.LAPSED)
+    return due.values_list("pk", flat=True)
 
 
 @transaction.atomic
-def lapse_detect(*, as_of: datetime, member_id_from: int, member_id_to: int, run=None) -> ChunkResult:
+def lapse_detect(
+    *, as_of: datetime, member_id_from: int, member_id_to: int, member_ids: list[int] | None = None, run=None
+) -> ChunkResult:
     """Mark members lapsed who have not bought for longer than max(lapse_min_days, multiplier x
     their own median gap). Idempotent: a lapsed member is not looked at again until they buy."""
     policy = stage_policy()
-    chunk = Member.objects.filter(pk__gte=member_id_from, pk__lt=member_id_to)
-    examined = _refresh_lapse_due(chunk, as_of=as_of, policy=policy)
-    due = chunk.filter(lapse_due_at__lt=as_of).exclude(lapse_state=LapseState.LAPSED)
+    chunk = members_in_chunk(member_id_from, member_id_to, member_ids)
+    _refresh_lapse_due(chunk, as_of=as_of, policy=policy, recompute=member_ids is None)
+    examined = chunk.count() if member_ids is None else len(member_ids)
+    # Only dates worked out from the member's current last purchase count: a purchase that raced
+    # the refresh leaves a date the next run works out again.
+    due = chunk.filter(lapse_due_at__lt=as_of, lapse_basis_at=F("last_purchase_at"))
     rows = list(
-        due.select_for_update().order_by("pk").values_list("pk", "lapse_state", "last_purchase_at", "lapse_due_at")
+        due.exclude(lapse_state=LapseState.LAPSED)
+        .select_for_update()
+        .order_by("pk")
+        .values_list("pk", "lapse_state", "last_purchase_at", "lapse_due_at")
     )
     StageChange.objects.bulk_create(
         StageChange(
@@ -364,7 +413,7 @@ def lapse_detect(*, as_of: datetime, member_id_from: int, member_id_to: int, run
         for member_id, state, last, due_at in rows
     )
     Member.objects.filter(pk__in=[r[0] for r in rows]).update(lapse_state=LapseState.LAPSED)
-    return ChunkResult(examined + len(rows), len(rows))
+    return ChunkResult(examined, len(rows))
 
 
 def member_won_back(*, member: Member, write: bool = True) -> set[str]:

@@ -2,6 +2,8 @@
 
 import uuid
 
+from django.db.models import QuerySet
+
 from loyalty.errors import NotFound
 from loyalty.fastsql import select_one
 
@@ -15,6 +17,13 @@ def _as_uuid(value: str) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except ValueError:
         return None
+
+
+def members_in_chunk(member_id_from: int, member_id_to: int, member_ids: list[int] | None = None) -> QuerySet:
+    """The members of a batch-job chunk: ids in [from, to), or only `member_ids` of them when the
+    run knew its candidates."""
+    members = Member.objects.filter(pk__gte=member_id_from, pk__lt=member_id_to)
+    return members if member_ids is None else members.filter(pk__in=member_ids)
 
 
 def member_get(*, reference: str, for_update: bool = False) -> Member:

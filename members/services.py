@@ -26,7 +26,14 @@ from tiers.selectors import tier_by_id
 from tiers.services import tier_after_purchase
 
 from .identifiers import InvalidPhone, new_card_number, new_referral_code, normalize_phone
-from .journey import habits_record, member_stage_after_purchase, member_stage_refresh, member_won_back
+from .journey import (
+    habits_record,
+    lapse_due_provisional,
+    member_stage_after_purchase,
+    member_stage_refresh,
+    member_won_back,
+    stage_policy,
+)
 from .models import Member, MemberStatus, Purchase, PurchaseLine, Return, ReturnLine
 
 CENT = Decimal("0.01")
@@ -296,17 +303,14 @@ def _count_purchase(member: Member, purchase: Purchase) -> set[str]:
     member.purchase_count += 1
     member.first_purchase_at = min(filter(None, [member.first_purchase_at, purchase.occurred_at]))
     member.last_purchase_at = max(filter(None, [member.last_purchase_at, purchase.occurred_at]))
-    # The nightly lapse job works out the new lapse date from the new last purchase.
-    member.lapse_due_at = member.lapse_basis_at = None
-    return {
-        "points_balance",
-        "lifetime_spend",
-        "purchase_count",
-        "first_purchase_at",
-        "last_purchase_at",
-        "lapse_due_at",
-        "lapse_basis_at",
-    }
+    changed = {"points_balance", "lifetime_spend", "purchase_count", "first_purchase_at", "last_purchase_at"}
+    if member.lapse_due_at is None:
+        member.lapse_due_at = lapse_due_provisional(member.last_purchase_at, stage_policy())
+        changed.add("lapse_due_at")
+    # An earlier lapse date is left alone: when it passes, the nightly job sees it was worked out
+    # from an older last purchase and moves it on. Not writing an indexed column here lets
+    # PostgreSQL update the member row in place (HOT), without touching its indexes.
+    return changed
 
 
 @transaction.atomic
@@ -352,7 +356,8 @@ def purchase_return(
     Member.objects.filter(pk=member.pk).update(
         lifetime_spend=F("lifetime_spend") - amount,
         purchase_count=F("purchase_count") - int(fully_returned),
-        lapse_due_at=None,
+        # The purchase gaps changed: the nightly lapse job works the date out again.
+        lapse_due_at=lapse_due_provisional(member.last_purchase_at, stage_policy()),
         lapse_basis_at=None,
     )
     member.lifetime_spend -= amount

@@ -9,7 +9,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import timezone
 
 from loyalty.errors import Conflict, DomainError, MemberSuspended, NotFound
@@ -79,15 +79,13 @@ def rewards_for_member(*, member: Member, at: datetime | None = None) -> list[Re
     return [r for r in rewards.select_related("min_tier") if ineligibility(r, member) is None]
 
 
-def rewards_available(at: datetime | None = None) -> QuerySet[Reward]:
-    return Reward.objects.filter(_available(at or timezone.now()))
-
-
-def _take_stock(reward: Reward) -> None:
+def reward_take_stock(reward: Reward, count: int = 1) -> None:
+    """Take `count` items of a reward's stock at once, or none: stock never goes below zero, also
+    under concurrency (one conditional UPDATE). A reward without stock is unlimited."""
     if reward.stock is None:
         return
-    if not Reward.objects.filter(pk=reward.pk, stock__gt=0).update(stock=F("stock") - 1):
-        raise OutOfStock("This reward is out of stock.")
+    if not Reward.objects.filter(pk=reward.pk, stock__gte=count).update(stock=F("stock") - count):
+        raise OutOfStock("This reward is out of stock." if count == 1 else "Not enough stock for this run.")
 
 
 def _insert_voucher(**fields) -> Voucher:
@@ -107,10 +105,14 @@ def reward_redeem(
     """Exchange points for a voucher. Refused (and nothing written) if the member is not eligible,
     the reward is out of stock or unavailable, or the points do not cover it."""
     member = lock_member(member)
-    reward = Reward.objects.get(pk=reward.pk)
+    # One read for the reward and its availability: two reads could see the last item taken in
+    # between and call an out-of-stock reward "not available" (403 instead of 409).
+    reward = Reward.objects.annotate(is_available=ExpressionWrapper(_available(timezone.now()), BooleanField())).get(
+        pk=reward.pk
+    )
     if member.is_suspended:
         raise MemberSuspended("This member is suspended and cannot use points.")
-    if not rewards_available().filter(pk=reward.pk).exists():
+    if not reward.is_available:
         raise (
             OutOfStock("This reward is not available.")
             if reward.stock == 0
@@ -120,7 +122,7 @@ def reward_redeem(
     if reason:
         raise NotEligible(reason)
     require_balance(member, reward.cost_points)
-    _take_stock(reward)
+    reward_take_stock(reward)
     voucher = _insert_voucher(
         reward=reward,
         member=member,

@@ -12,11 +12,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from loyalty.errors import InsufficientPoints
-from loyalty.fastsql import insert_instance
+from loyalty.fastsql import insert_instance, update_many
 from members.locking import is_locked, mark_locked
 from members.models import Member
 
-from .models import LedgerEntry, LotConsumption, PointsLot
+from .models import EntryKind, LedgerEntry, LotConsumption, PointsLot
 
 LOT_BATCH = 50
 
@@ -84,6 +84,11 @@ def _new_entry(member: Member, *, kind: str, points: int, actor: Actor, source: 
     return entry
 
 
+def _lot_points(balance: int, points: int) -> int:
+    """What of a credit goes into a new lot: a negative balance is paid off first."""
+    return points - max(0, -balance)
+
+
 def post_credit(
     member: Member,
     *,
@@ -98,8 +103,7 @@ def post_credit(
 
     With `balance_written_by_caller` the caller adds `points` to the stored balance in the UPDATE
     it makes anyway (the purchase path), in the same transaction."""
-    debt = max(0, -member.points_balance)
-    to_lot = points - debt
+    to_lot = _lot_points(member.points_balance, points)
     entry = _new_entry(
         member, kind=kind, points=points, actor=actor, source=source, expires_at=expires_at if to_lot > 0 else None
     )
@@ -212,7 +216,7 @@ def post_bonus_many(points_by_member: dict[int, int], *, expires_at: datetime, a
     entries = LedgerEntry.objects.bulk_create(
         LedgerEntry(
             member_id=member_id,
-            kind="bonus",
+            kind=EntryKind.BONUS,
             points=points,
             balance_after=balances[member_id] + points,
             expires_at=expires_at,
@@ -223,7 +227,7 @@ def post_bonus_many(points_by_member: dict[int, int], *, expires_at: datetime, a
     )
     lots = []
     for entry in entries:
-        to_lot = entry.points - max(0, -balances[entry.member_id])
+        to_lot = _lot_points(balances[entry.member_id], entry.points)
         if to_lot > 0:
             lots.append(
                 PointsLot(
@@ -231,9 +235,9 @@ def post_bonus_many(points_by_member: dict[int, int], *, expires_at: datetime, a
                 )
             )
     PointsLot.objects.bulk_create(lots)
-    by_amount: dict[int, list[int]] = {}
-    for member_id, points in points_by_member.items():
-        by_amount.setdefault(points, []).append(member_id)
-    for points, ids in by_amount.items():
-        Member.objects.filter(pk__in=ids).update(points_balance=F("points_balance") + points)
+    # The members are locked: their new balances are known exactly.
+    update_many(
+        [Member(pk=pk, points_balance=balances[pk] + points) for pk, points in points_by_member.items()],
+        ["points_balance"],
+    )
     return {entry.member_id: entry for entry in entries}

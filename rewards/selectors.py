@@ -1,13 +1,14 @@
 """Reads of the points ledger and redemptions."""
 
 import uuid
+from datetime import datetime
 
 from django.db.models import QuerySet
 
 from loyalty.errors import NotFound
 from members.models import Member
 
-from .models import LedgerEntry, Redemption
+from .models import LedgerEntry, PointsLot, Redemption
 
 
 def ledger_entries(*, member: Member) -> QuerySet[LedgerEntry]:
@@ -23,3 +24,9 @@ def redemption_get(*, public_id) -> Redemption:
     if redemption is None:
         raise NotFound("No such redemption.")
     return redemption
+
+
+def points_expiry_candidates(as_of: datetime, previous_run=None) -> QuerySet:
+    """The members holding a points lot that is due by `as_of` and not used up."""
+    due = PointsLot.objects.filter(remaining__gt=0, expires_at__lte=as_of)
+    return due.order_by().values_list("member_id", flat=True).distinct()

@@ -9,11 +9,11 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Sum
 from django.utils import timezone
 
 from loyalty.errors import Conflict, DomainError, MemberSuspended
+from loyalty.fastsql import update_many
 from members.models import Member, Purchase, Return
 
 from .earning import earning_setup, lot_expiry
@@ -153,18 +153,19 @@ EXPIRY_JOB = "expire_points"
 
 
 @transaction.atomic
-def points_expire(*, as_of: datetime, member_id_from: int = 0, member_id_to: int | None = None) -> ExpiryResult:
-    """Expire every lot due by `as_of` for members with ids in [from, to): a constant number of
-    statements whatever the number of members. Running it again finds nothing left to expire."""
+def points_expire(
+    *, as_of: datetime, member_id_from: int = 0, member_id_to: int | None = None, member_ids: list[int] | None = None
+) -> ExpiryResult:
+    """Expire every lot due by `as_of` for members with ids in [from, to) (only `member_ids` of
+    them, if given): a constant number of statements whatever the number of members. Running it
+    again finds nothing left to expire."""
     due = PointsLot.objects.filter(remaining__gt=0, expires_at__lte=as_of, member_id__gte=member_id_from)
     if member_id_to is not None:
         due = due.filter(member_id__lt=member_id_to)
-    locked = dict(
-        Member.objects.select_for_update()
-        .filter(pk__in=due.values("member_id"))
-        .order_by("pk")
-        .values_list("pk", "points_balance")
-    )
+    if member_ids is not None:
+        due = due.filter(member_id__in=member_ids)
+    holders = Member.objects.filter(pk__in=due.values("member_id") if member_ids is None else member_ids)
+    locked = dict(holders.select_for_update().order_by("pk").values_list("pk", "points_balance"))
     if not locked:
         return ExpiryResult(0, 0)
     due = due.filter(member_id__in=locked)
@@ -186,13 +187,7 @@ def points_expire(*, as_of: datetime, member_id_from: int = 0, member_id_to: int
         LotConsumption(entry_id=entry_by_member[member_id], lot_id=lot_id, points=remaining)
         for lot_id, member_id, remaining in due.values_list("pk", "member_id", "remaining")
     )
-    due_sum = (
-        due.filter(member_id=OuterRef("pk"))
-        .order_by()
-        .values("member_id")
-        .annotate(total=Sum("remaining"))
-        .values("total")
-    )
-    Member.objects.filter(pk__in=totals).update(points_balance=F("points_balance") - Coalesce(Subquery(due_sum), 0))
+    # The members are locked: their new balances are known exactly.
+    update_many([Member(pk=pk, points_balance=locked[pk] - total) for pk, total in totals.items()], ["points_balance"])
     due.update(remaining=0)
     return ExpiryResult(len(totals), sum(totals.values()))

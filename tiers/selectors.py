@@ -14,6 +14,7 @@ from members.models import Member, Purchase
 from .models import Tier
 
 QUALIFYING_WINDOW = timedelta(days=365)
+NOTICE_DAYS = 30
 ZERO = Decimal("0.00")
 
 _tiers = ConfigCache(lambda: tuple(Tier.objects.order_by("rank")))
@@ -87,3 +88,20 @@ def member_tier_progress(*, member: Member) -> TierProgress | None:
     following = tier_above(tier)
     to_next = max(following.threshold - qualifying_spend(member=member), ZERO) if following else None
     return TierProgress(tier, member.tier_valid_until, following, to_next)
+
+
+def notice_window(as_of: datetime, since: datetime | None) -> tuple[datetime, datetime]:
+    """The validity end dates (start, end] a run as of `as_of` warns about: those that came within
+    NOTICE_DAYS since the previous run as of `since` (all within NOTICE_DAYS without one)."""
+    end = as_of + timedelta(days=NOTICE_DAYS)
+    start = as_of if since is None else max(as_of, since + timedelta(days=NOTICE_DAYS))
+    return start, end
+
+
+def tier_job_candidates(as_of: datetime, previous_run=None):
+    """The members the requalification run may touch: validity ended, or newly within notice."""
+    start, end = notice_window(as_of, previous_run and previous_run.as_of)
+    tiered = Member.objects.filter(tier__isnull=False)
+    due = tiered.filter(tier_valid_until__lte=as_of)
+    warned = tiered.filter(tier_valid_until__gt=start, tier_valid_until__lte=end)
+    return (due | warned).values_list("pk", flat=True)

@@ -5,7 +5,7 @@ The "Starbucks rule": a tier is kept until its validity date; at requalification
 longer qualifies moves down one tier only, and is told 30 days before.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -14,16 +14,24 @@ from django.utils import timezone
 from jobs.results import ChunkResult
 from loyalty.dates import add_months
 from loyalty.errors import field_error
-from loyalty.fastsql import insert_instance, update_instance
+from loyalty.fastsql import insert_instance, update_instance, update_many
 from members.models import Member
+from members.selectors import members_in_chunk
 from messaging.services import message_queue_many
 from rewards.ledger import lock_member
 
 from .models import Tier, TierChange, TierChangeKind
-from .selectors import qualifying_spend, qualifying_spend_subquery, tier_above, tier_below, tier_by_id, tier_for_spend
+from .selectors import (
+    notice_window,
+    qualifying_spend,
+    qualifying_spend_subquery,
+    tier_above,
+    tier_below,
+    tier_by_id,
+    tier_for_spend,
+)
 
 VALIDITY_MONTHS = 12
-NOTICE_DAYS = 30
 
 
 def _move(
@@ -110,13 +118,15 @@ def _requalified_tier(current: Tier, spend: Decimal) -> tuple[Tier, str]:
 
 
 @transaction.atomic
-def tiers_requalify(*, as_of: datetime, member_id_from: int, member_id_to: int, run=None) -> ChunkResult:
-    """Requalify every member in the id range whose tier validity has ended: keep, move up, or move
-    down one tier, for another 12 months. A rerun finds their validity renewed and does nothing."""
+def tiers_requalify(
+    *, as_of: datetime, member_id_from: int, member_id_to: int, member_ids: list[int] | None = None, run=None
+) -> ChunkResult:
+    """Requalify every member in the id range (only `member_ids` of it, if given) whose tier
+    validity has ended: keep, move up, or move down one tier, for another 12 months. A rerun finds
+    their validity renewed and does nothing."""
     due = (
-        Member.objects.filter(
-            pk__gte=member_id_from, pk__lt=member_id_to, tier__isnull=False, tier_valid_until__lte=as_of
-        )
+        members_in_chunk(member_id_from, member_id_to, member_ids)
+        .filter(tier__isnull=False, tier_valid_until__lte=as_of)
         .exclude(tier_pinned_until__gt=as_of)
         .select_for_update(of=("self",))
         .order_by("pk")
@@ -144,22 +154,26 @@ def tiers_requalify(*, as_of: datetime, member_id_from: int, member_id_to: int, 
         )
         members.append(Member(pk=member_id, tier=target, tier_valid_until=new_validity))
     TierChange.objects.bulk_create(changes)
-    Member.objects.bulk_update(members, ["tier", "tier_valid_until"], batch_size=1000)
+    update_many(members, ["tier", "tier_valid_until"])
     return ChunkResult(len(rows), sum(1 for c in changes if c.to_tier_id != c.from_tier_id))
 
 
-def tier_downgrade_notices(*, as_of: datetime, member_id_from: int, member_id_to: int) -> int:
+def tier_downgrade_notices(
+    *,
+    as_of: datetime,
+    member_id_from: int,
+    member_id_to: int,
+    member_ids: list[int] | None = None,
+    since: datetime | None = None,
+) -> int:
     """Queue one message per member and validity period for members who, at today's spend, would
-    move down at requalification within the next 30 days."""
+    move down at requalification within the next 30 days. Each member is judged once, when their
+    validity end comes within 30 days: on the first run after `since` that sees it there."""
+    start, end = notice_window(as_of, since)
     soon = (
-        Member.objects.filter(
-            pk__gte=member_id_from,
-            pk__lt=member_id_to,
-            tier__isnull=False,
-            tier_valid_until__gt=as_of,
-            tier_valid_until__lte=as_of + timedelta(days=NOTICE_DAYS),
-        )
-        .exclude(tier_pinned_until__gte=as_of + timedelta(days=NOTICE_DAYS))
+        members_in_chunk(member_id_from, member_id_to, member_ids)
+        .filter(tier__isnull=False, tier_valid_until__gt=start, tier_valid_until__lte=end)
+        .exclude(tier_pinned_until__gte=end)
         .annotate(spend=qualifying_spend_subquery(as_of))
         .only("pk", "tier_id", "tier_valid_until", "email", "phone", "name")
     )

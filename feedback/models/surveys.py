@@ -117,6 +117,7 @@ class SurveyResponse(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        indexes = [models.Index(fields=["submitted_at"])]
 
     def __str__(self):
         return f"{self.survey} by {self.member_id or 'anonymous'}"

@@ -94,7 +94,8 @@ class MemberHabit(models.Model):
     """A category or channel a member buys in: when first and last, how often. Kept on the write
     path so stage rules and badges need not scan purchase lines."""
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="habits")
+    # No index of its own: the unique constraint's and the recency index lead with the member.
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="habits", db_index=False)
     dimension = models.CharField(max_length=10, choices=HabitDimension.choices)
     value = models.CharField(max_length=64)
     first_at = models.DateTimeField()
@@ -105,6 +106,8 @@ class MemberHabit(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["member", "dimension", "value"], name="member_habit_unique"),
         ]
+        # The stage rules count a member's recent categories and channels from this index alone.
+        indexes = [models.Index(fields=["member", "dimension", "last_at"], name="member_habit_recent")]
 
     def __str__(self):
         return f"{self.dimension}={self.value}"

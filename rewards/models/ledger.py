@@ -193,7 +193,18 @@ class LedgerEntry(models.Model):
                 fields=["voucher", "kind"], condition=Q(voucher__isnull=False), name="ledger_voucher_once"
             ),
         ]
-        indexes = [models.Index(fields=["member", "-id"])]
+        indexes = [
+            models.Index(fields=["member", "-id"]),
+            # The loyalty grid sums each member's bonuses in a sliding window, and finds whose
+            # bonuses entered or left it.
+            models.Index(fields=["created_at"], condition=Q(kind="bonus"), name="ledger_bonus_by_time"),
+            models.Index(
+                fields=["member", "created_at"],
+                include=["points"],
+                condition=Q(kind="bonus"),
+                name="ledger_bonus_by_member",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.kind} {self.points:+d} → {self.balance_after}"

@@ -57,6 +57,15 @@ def test_stage_policy_preview_of_an_invalid_edit_is_a_form_error(admin_client_lo
     assert "not valid" in response.content.decode()
 
 
+def test_saving_the_stage_policy_says_the_next_runs_are_full(admin_client_logged):
+    url = reverse("admin:members_stagepolicy_change", args=[1])
+
+    response = admin_client_logged.post(url, _policy_form(repeat_min_purchases=3), follow=True)
+
+    assert "will examine every member" in response.content.decode()
+    assert StagePolicy.objects.get().repeat_min_purchases == 3
+
+
 def test_member_page_shows_the_journey_timeline(admin_client_logged, member, store):
     buy(member, store, "10.00")
     buy(member, store, "10.00")

@@ -187,3 +187,16 @@ def test_consent_governs_messages_not_points(make_campaign):
 
     assert Member.objects.get(pk=silent.pk).points_balance == 100
     assert OutboxMessage.objects.get(member=silent).status == "skipped"
+
+
+def test_a_voucher_run_grants_no_more_vouchers_than_the_reward_has_in_stock(make_campaign):
+    for _ in range(3):
+        member = MemberFactory()
+        Member.objects.filter(pk=member.pk).update(lapse_state=LapseState.LAPSED)
+    offer = Reward.objects.create(name="Welcome back latte", kind=RewardKind.FREE_PRODUCT, cost_points=1, stock=2)
+    campaign = make_campaign("win_back", grant_type=GrantType.VOUCHER, reward=offer, points=0)
+
+    run_campaign(campaign)
+
+    assert Reward.objects.get(pk=offer.pk).stock == 0
+    assert Voucher.objects.count() == 2

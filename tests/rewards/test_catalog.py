@@ -12,6 +12,7 @@ from rewards.catalog import (
     VoucherExpired,
     VoucherUsed,
     reward_redeem,
+    reward_take_stock,
     rewards_for_member,
     voucher_cancel,
     voucher_consume,
@@ -121,3 +122,13 @@ def test_a_used_voucher_cannot_be_cancelled(rich_member, store, trial):
 
     with pytest.raises(VoucherUsed):
         voucher_cancel(voucher=voucher, store=store)
+
+
+def test_taking_more_stock_than_there_is_takes_none(db):
+    reward = Reward.objects.create(name="Mug", kind=RewardKind.FREE_PRODUCT, cost_points=10, stock=2)
+
+    with pytest.raises(OutOfStock):
+        reward_take_stock(reward, 3)
+    reward_take_stock(reward, 2)
+
+    assert Reward.objects.get(pk=reward.pk).stock == 0
