@@ -23,7 +23,7 @@ from feedback.models import Feedback
 from jobs.incremental import recorded_since
 from jobs.results import ChunkResult
 from loyalty.config_cache import ConfigCache
-from loyalty.fastsql import insert_instance, update_instance, update_many
+from loyalty.fastsql import execute_write, insert_instance, update_instance, update_many
 
 from .models import (
     ChangeKind,
@@ -203,7 +203,7 @@ def member_stage_refresh(*, member: Member, write: bool = True) -> set[str]:
     row["new"] = stage_for(row, policy)
     if row["new"] == row["stage"]:
         return set()
-    insert_instance(_stage_change(row, policy))
+    insert_instance(_stage_change(row, policy), returning_id=False)
     member.stage, member.stage_changed_at = row["new"], now
     if write:
         update_instance(member, ["stage", "stage_changed_at"])
@@ -254,7 +254,7 @@ def _first_purchase(member: Member) -> set[str]:
         figures={"purchase_count": 1},
         created_at=now,
     )
-    insert_instance(change)
+    insert_instance(change, returning_id=False)
     member.stage, member.stage_changed_at = Stage.FIRST_TIME, now
     return {"stage", "stage_changed_at"}
 
@@ -459,5 +459,4 @@ def habits_record(*, member: Member, channel: str, categories: set[str], at: dat
     for dimension, value in values:
         params += [member.pk, dimension, value, moment, moment, 1]
     rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(values))
-    with connection.cursor() as cursor:
-        cursor.execute(_HABIT_UPSERT.format(rows=rows), params)
+    execute_write(_HABIT_UPSERT.format(rows=rows), params)

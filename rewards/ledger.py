@@ -108,7 +108,8 @@ def post_credit(
         member, kind=kind, points=points, actor=actor, source=source, expires_at=expires_at if to_lot > 0 else None
     )
     if to_lot > 0:
-        insert_instance(PointsLot(member=member, entry=entry, points=to_lot, remaining=to_lot, expires_at=expires_at))
+        lot = PointsLot(member=member, entry=entry, points=to_lot, remaining=to_lot, expires_at=expires_at)
+        insert_instance(lot, returning_id=False)
     _move_balance(member, points, write=not balance_written_by_caller)
     return entry
 

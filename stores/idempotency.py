@@ -15,7 +15,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from loyalty.errors import DomainError
-from loyalty.fastsql import insert_rows
+from loyalty.fastsql import batched_writes, insert_rows
 
 from .models import IdempotencyRecord
 
@@ -59,7 +59,7 @@ def idempotent(request, write: Callable[[], Response], *, required: bool = True)
     """Run `write` once per (store, Idempotency-Key); replay its answer to any retry. Where the key
     is optional and absent, `write` simply runs."""
     if not required and not request.headers.get(HEADER):
-        with transaction.atomic():
+        with transaction.atomic(), batched_writes():
             return write()
     key = idempotency_key(request)
     store = request.user.store
@@ -67,9 +67,12 @@ def idempotent(request, write: Callable[[], Response], *, required: bool = True)
     with transaction.atomic():
         record_id = _claim(store_id=store.pk, key=key, fingerprint=fingerprint)
         if record_id is not None:
-            response = write()
-            content = _RENDERER.render(response.data)
-            _remember(record_id, response.status_code, content)
+            # The write's result-less statements ride along with the next one, the last with the
+            # stored answer: fewer round trips per POS request.
+            with batched_writes():
+                response = write()
+                content = _RENDERER.render(response.data)
+                _remember(record_id, response.status_code, content)
             return HttpResponse(content, status=response.status_code, content_type="application/json")
     return _replay(store=store, key=key, fingerprint=fingerprint)
 

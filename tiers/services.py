@@ -57,7 +57,7 @@ def _move(
         staff_user=staff_user,
         created_at=timezone.now(),
     )
-    insert_instance(change)
+    insert_instance(change, returning_id=False)
     member.tier, member.tier_valid_until = to, valid_until
     if write:
         update_instance(member, ["tier", "tier_valid_until"])

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from loyalty.api.schema import IDEMPOTENCY_KEY, errors
+from loyalty.api.serializing import represented, validated_input
 from loyalty.errors import DomainError
 from members import selectors, services
 from rewards.earning import BasketLine
@@ -86,9 +87,7 @@ class PurchaseCreateView(APIView):
         return idempotent(request, lambda: self._create(request))
 
     def _create(self, request):
-        data = PurchaseInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        body = data.validated_data
+        body = validated_input(PurchaseInput, request.data)
         purchase = services.purchase_record(
             member=selectors.member_get(reference=body["member"], for_update=True),
             store=request.user.store,
@@ -100,7 +99,7 @@ class PurchaseCreateView(APIView):
             lines=_basket_lines(body["items"]),
             api_key=request.auth,
         )
-        return Response(PurchaseOutput(purchase).data, status=status.HTTP_201_CREATED)
+        return Response(represented(PurchaseOutput, purchase), status=status.HTTP_201_CREATED)
 
 
 class PurchaseReturnView(APIView):
@@ -120,9 +119,7 @@ class PurchaseReturnView(APIView):
         return idempotent(request, lambda: self._create(request, purchase_id))
 
     def _create(self, request, purchase_id):
-        data = ReturnInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        body = data.validated_data
+        body = validated_input(ReturnInput, request.data)
         return_record = services.purchase_return(
             purchase=selectors.purchase_get(public_id=purchase_id),
             store=request.user.store,
@@ -131,7 +128,7 @@ class PurchaseReturnView(APIView):
             items=[services.ReturnItem(i["sku"], i["quantity"]) for i in body.get("items", [])],
             api_key=request.auth,
         )
-        return Response(ReturnOutput(return_record).data, status=status.HTTP_201_CREATED)
+        return Response(represented(ReturnOutput, return_record), status=status.HTTP_201_CREATED)
 
 
 class QuoteView(APIView):
@@ -142,9 +139,7 @@ class QuoteView(APIView):
         summary="What a basket would earn, without writing anything",
     )
     def post(self, request):
-        data = QuoteInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        body = data.validated_data
+        body = validated_input(QuoteInput, request.data)
         member = selectors.member_get(reference=body["member"]) if body.get("member") else None
         points, note = services.purchase_quote(
             member=member,
@@ -155,4 +150,4 @@ class QuoteView(APIView):
             occurred_at=body["occurred_at"],
             currency=body["currency"],
         )
-        return Response(QuoteOutput({"points": points, "note": note}).data)
+        return Response(represented(QuoteOutput, {"points": points, "note": note}))

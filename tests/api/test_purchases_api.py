@@ -1,8 +1,8 @@
 import pytest
 
-from members.models import Member, Purchase
+from members.models import Member, MemberHabit, Purchase, PurchaseLine, Stage, StageChange
 from members.services import member_suspend
-from rewards.models import LedgerEntry
+from rewards.models import LedgerEntry, PointsLot
 from tests.api.helpers import post, purchase_body
 from tests.factories import buy
 
@@ -25,6 +25,29 @@ def test_purchase_returns_points_and_balance(api, member):
         "note": "",
     }
     assert LedgerEntry.objects.get(member=member).api_key == api.key
+
+
+def test_purchase_writes_every_row_it_batches(api, member):
+    """Lines, lot, habits, stage change and member aggregates travel with later statements of the
+    request (fewer round trips): all of them must land."""
+    response = post(api, "/api/v1/purchases/", purchase_body(member, "120.00"))
+
+    purchase = Purchase.objects.get(public_id=response.json()["id"])
+    member.refresh_from_db()
+    assert sorted(PurchaseLine.objects.filter(purchase=purchase).values_list("sku", flat=True)) == ["BEANS", "LATTE"]
+    assert PointsLot.objects.get(member=member).remaining == 12
+    assert set(MemberHabit.objects.filter(member=member).values_list("value", flat=True)) == {
+        "store",
+        "coffee",
+        "beans",
+    }
+    assert StageChange.objects.get(member=member).to_value == Stage.FIRST_TIME
+    assert (member.points_balance, member.purchase_count, member.lifetime_spend, member.stage) == (
+        12,
+        1,
+        purchase.total,
+        Stage.FIRST_TIME,
+    )
 
 
 def test_purchase_by_card_number(api, member):
