@@ -198,7 +198,9 @@ def _flush(db) -> None:
 def _transaction_failed(db) -> bool:
     from psycopg2.extensions import TRANSACTION_STATUS_INERROR
 
-    return db.needs_rollback or db.connection.get_transaction_status() == TRANSACTION_STATUS_INERROR
+    if db.needs_rollback or db.connection is None or db.connection.closed:
+        return True
+    return db.connection.get_transaction_status() == TRANSACTION_STATUS_INERROR
 
 
 def _take_pending(db) -> str:
