@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from functools import cache
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connections
 from django.db.models import Model
 from django.utils import timezone
 
@@ -153,6 +153,12 @@ def select_one(model: type[Model], *, for_update: bool = False, **where) -> Mode
 # --- batched writes --------------------------------------------------------------------------
 
 
+class HeldWriteFailed(DatabaseError):
+    """A held write broke a constraint when sent on its own (ahead of a savepoint, a server-side
+    cursor or an executemany). Not an IntegrityError on purpose: code that catches IntegrityError
+    around a savepoint to detect its own conflict must not take this for one."""
+
+
 def execute_write(sql: str, params: Sequence) -> None:
     """Run a statement whose result nobody reads. Inside `batched_writes()` (PostgreSQL) it is
     held and sent ahead of the next statement on the connection, or when the block ends."""
@@ -214,9 +220,14 @@ def _send_pending_first(execute, sql, params, many, context):
     if not db.pending_writes:
         return execute(sql, params, many, context)
     cursor = context["cursor"]
-    if many or getattr(cursor, "name", None):
-        # executemany and server-side cursors take one statement: send the held writes first.
-        _flush(db)
+    if many or getattr(cursor, "name", None) or not isinstance(sql, str) or sql.startswith("SAVEPOINT"):
+        # executemany and server-side cursors take one statement, SQL that is not plain text can't
+        # be joined to ours, and a savepoint usually opens a block whose IntegrityError someone
+        # watches: send the held writes on their own first.
+        try:
+            _flush(db)
+        except IntegrityError as exc:
+            raise HeldWriteFailed(str(exc)) from exc
         return execute(sql, params, many, context)
     statement = cursor.mogrify(sql, params).decode() if params is not None else sql
     # Several statements in one simple query: the cursor reports the last one's result.

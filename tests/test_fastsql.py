@@ -7,7 +7,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from loyalty.fastsql import batched_writes, update_instance, update_many
+from loyalty.fastsql import HeldWriteFailed, batched_writes, update_instance, update_many
 from members.models import Member
 from tests.factories import MemberFactory
 
@@ -110,3 +110,18 @@ def test_outside_a_transaction_writes_run_at_once():
         assert len(queries) == 1
 
     assert _stored_name(member) == "After"
+
+
+def test_a_held_write_failing_ahead_of_a_savepoint_is_not_taken_for_the_blocks_own_conflict():
+    member = MemberFactory()
+    member.lifetime_spend = Decimal("-1")
+    caught_as_conflict = False
+    with pytest.raises(HeldWriteFailed), transaction.atomic(), batched_writes():
+        update_instance(member, ["lifetime_spend"])
+        try:
+            with transaction.atomic():
+                MemberFactory()
+        except IntegrityError:
+            caught_as_conflict = True
+
+    assert not caught_as_conflict
