@@ -4,6 +4,7 @@ staff tasks. A grant is unique per campaign, grant key and member, so a rerun gr
 """
 
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -21,7 +22,7 @@ from messaging.unsubscribe import unsubscribe_line
 from rewards.catalog import new_voucher_code, reward_take_stock
 from rewards.earning import earning_setup_invalidate, lot_expiry
 from rewards.ledger import Actor, post_bonus_many
-from rewards.models import EarningRule, Voucher
+from rewards.models import EarningRule, Reward, Voucher
 
 from .audiences import audience, grant_key, surprise_prepare
 from .models import (
@@ -120,7 +121,8 @@ def _within_budget(campaign: Campaign, treated: list[dict]) -> list[dict]:
     if campaign.max_points is not None and per_member:
         treated = treated[: max((campaign.max_points - campaign.granted_points) // per_member, 0)]
     if campaign.grant_type == GrantType.VOUCHER and campaign.reward.stock is not None:
-        treated = treated[: campaign.reward.stock]
+        vouchers_each = 2 if campaign.kind == CampaignKind.REFERRAL else 1
+        treated = treated[: campaign.reward.stock // vouchers_each]
     return treated
 
 
@@ -137,6 +139,10 @@ def campaign_grant_chunk(
     if campaign.status != CampaignStatus.ACTIVE:
         return ChunkResult(0, 0)
     selection = _select(campaign, as_of=as_of, params=params, id_range=(member_id_from, member_id_to))
+    if campaign.grant_type == GrantType.VOUCHER:
+        # The stock as it is now, locked until the vouchers are issued: tills redeem the same
+        # reward meanwhile, and a stale figure would make the all-or-nothing take fail the run.
+        campaign.reward = Reward.objects.select_for_update().get(pk=campaign.reward_id)
     treated = _within_budget(campaign, selection.treated)
     CampaignGrant.objects.bulk_create(
         CampaignGrant(
@@ -153,22 +159,26 @@ def _treat(campaign: Campaign, treated: list[dict], *, as_of: datetime, params: 
         return
     recipients = _recipients(campaign, treated)
     points = _points_each(campaign)
-    vouchers = _issue_vouchers(campaign, recipients, as_of) if campaign.grant_type == GrantType.VOUCHER else {}
+    vouchers = _issue_vouchers(campaign, recipients, as_of) if campaign.grant_type == GrantType.VOUCHER else []
     CampaignGrant.objects.bulk_create(
         CampaignGrant(
             campaign=campaign,
             member_id=member_id,
             grant_key=key,
             points=points,
-            voucher=vouchers.get(member_id),
+            voucher=vouchers[index] if vouchers else None,
             granted_at=as_of,
             run=run,
         )
-        for member_id, key in recipients
+        for index, (member_id, key) in enumerate(recipients)
     )
     if points:
+        # A referrer of two new members in one chunk is two recipients: both grants are credited.
+        points_by_member = Counter()
+        for member_id, _ in recipients:
+            points_by_member[member_id] += points
         post_bonus_many(
-            {member_id: points for member_id, _ in recipients},
+            dict(points_by_member),
             expires_at=lot_expiry(as_of),
             actor=Actor(job=f"campaign:{campaign.pk}"),
             reason=f"Campaign: {campaign.name}",
@@ -195,7 +205,8 @@ def _recipients(campaign: Campaign, treated: list[dict]) -> list[tuple[int, str]
     return pairs
 
 
-def _issue_vouchers(campaign: Campaign, recipients: list[tuple[int, str]], as_of: datetime) -> dict[int, Voucher]:
+def _issue_vouchers(campaign: Campaign, recipients: list[tuple[int, str]], as_of: datetime) -> list[Voucher]:
+    """One voucher per recipient, in the recipients' order."""
     reward = campaign.reward
     reward_take_stock(reward, len(recipients))
     vouchers = Voucher.objects.bulk_create(
@@ -208,7 +219,7 @@ def _issue_vouchers(campaign: Campaign, recipients: list[tuple[int, str]], as_of
         )
         for member_id, _ in recipients
     )
-    return {voucher.member_id: voucher for voucher in vouchers}
+    return vouchers
 
 
 def _tasks_for(campaign: Campaign, row: dict, params: dict) -> list[tuple[str, str]]:
@@ -244,16 +255,16 @@ class _Blank(dict):
         return ""
 
 
-def _messages(campaign: Campaign, recipients: list[tuple[int, str]], vouchers: dict[int, Voucher]) -> None:
+def _messages(campaign: Campaign, recipients: list[tuple[int, str]], vouchers: list[Voucher]) -> None:
     templates = {m.language: m for m in campaign.messages.all()}
     if not templates:
         return
     members = Member.objects.in_bulk([member_id for member_id, _ in recipients])
     queued = []
-    for member_id, key in recipients:
+    for index, (member_id, key) in enumerate(recipients):
         member = members[member_id]
         template = templates.get(member.language) or next(iter(templates.values()))
-        voucher = vouchers.get(member_id)
+        voucher = vouchers[index] if vouchers else None
         values = _Blank(
             name=member.name,
             points=campaign.points,

@@ -116,7 +116,10 @@ def _select_sql(model: type[Model], vendor: str, where: tuple[str, ...], for_upd
     quote = db.ops.quote_name
     conditions = " AND ".join(f"{quote(model._meta.get_field(name).column)} = %s" for name in where)
     columns = ", ".join(quote(f.column) for f in model._meta.concrete_fields)
-    lock = " FOR UPDATE" if for_update and db.features.has_select_for_update else ""
+    lock = ""
+    if for_update and db.features.has_select_for_update:
+        # NO KEY: rows referencing this one can still be inserted (see rewards.ledger.lock_member).
+        lock = " FOR NO KEY UPDATE" if db.features.has_select_for_no_key_update else " FOR UPDATE"
     return f"SELECT {columns} FROM {quote(model._meta.db_table)} WHERE {conditions} LIMIT 1{lock}"  # noqa: S608
 
 

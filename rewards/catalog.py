@@ -160,7 +160,9 @@ def _require_usable(voucher: Voucher, at: datetime) -> None:
 @transaction.atomic
 def voucher_consume(*, voucher: Voucher, store: Store, receipt_id: str) -> Voucher:
     """Use a voucher once: 409 if it was used or cancelled, 410 if it expired."""
-    voucher = Voucher.objects.select_for_update().select_related("reward", "member").get(pk=voucher.pk)
+    # Only the voucher row is locked: locking its reward and member too (the joined rows) made a
+    # consume and a redeem or cancel at another till wait on each other in opposite orders.
+    voucher = Voucher.objects.select_for_update(of=("self",)).select_related("reward", "member").get(pk=voucher.pk)
     now = timezone.now()
     _require_usable(voucher, now)
     voucher.status, voucher.used_at, voucher.used_store, voucher.used_receipt_id = (
@@ -177,7 +179,7 @@ def voucher_consume(*, voucher: Voucher, store: Store, receipt_id: str) -> Vouch
 def voucher_cancel(*, voucher: Voucher, store: Store | None = None, api_key=None, staff_user=None) -> Voucher:
     """Cancel an unused voucher: its points come back (once) and its stock is returned."""
     member = lock_member(voucher.member_id)
-    voucher = Voucher.objects.select_for_update().select_related("reward").get(pk=voucher.pk)
+    voucher = Voucher.objects.select_for_update(of=("self",)).select_related("reward").get(pk=voucher.pk)
     if voucher.status != VoucherStatus.ISSUED:
         _require_usable(voucher, timezone.now())
     debit = LedgerEntry.objects.filter(voucher=voucher, kind=EntryKind.REDEEM).first()

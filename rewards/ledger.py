@@ -60,7 +60,10 @@ def lock_member(member: Member | int) -> Member:
     if isinstance(member, Member) and is_locked(member):
         return member
     member_id = member.pk if isinstance(member, Member) else member
-    return mark_locked(Member.objects.select_for_update().get(pk=member_id))
+    # FOR NO KEY UPDATE: as exclusive as FOR UPDATE between member locks, but rows that merely
+    # reference the member (a campaign's vouchers, grants) can still be inserted meanwhile, so a
+    # batch holding some other row can't deadlock with a till holding the member.
+    return mark_locked(Member.objects.select_for_update(no_key=True).get(pk=member_id))
 
 
 def _move_balance(member: Member, points: int, *, write: bool = True) -> None:

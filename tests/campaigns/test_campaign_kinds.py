@@ -111,6 +111,36 @@ def test_referral_rewards_both_sides_once(make_campaign, store):
     assert Member.objects.get(pk=referrer.pk).points_balance == 200
 
 
+def test_a_referrer_of_two_new_buyers_in_one_run_gets_both_rewards(make_campaign, store):
+    referrer = MemberFactory()
+    friends = [MemberFactory(referred_by=referrer) for _ in range(2)]
+    campaign = make_campaign("referral", points=200)
+    for friend in friends:
+        buy(friend, store, "30.00")
+
+    run_campaign(campaign)
+
+    assert CampaignGrant.objects.filter(member=referrer).count() == 2
+    assert Member.objects.get(pk=referrer.pk).points_balance == 400
+    assert_ledger_consistent(referrer.pk)
+
+
+def test_a_referral_voucher_run_gives_each_grant_its_own_voucher_within_stock(make_campaign, store):
+    referrer = MemberFactory()
+    friends = [MemberFactory(referred_by=referrer) for _ in range(3)]
+    gift = Reward.objects.create(name="Friends' mug", kind=RewardKind.FREE_PRODUCT, cost_points=1, stock=4)
+    campaign = make_campaign("referral", grant_type=GrantType.VOUCHER, reward=gift, points=0)
+    for friend in friends:
+        buy(friend, store, "30.00")
+
+    run_campaign(campaign)
+
+    grants = CampaignGrant.objects.filter(campaign=campaign, holdout=False)
+    assert grants.count() == 4  # two referrals fit the stock of 4, both sides each
+    assert len(set(grants.values_list("voucher", flat=True))) == 4
+    assert Reward.objects.get(pk=gift.pk).stock == 0
+
+
 def test_badges_are_earned_once_for_new_categories(make_campaign, store):
     from campaigns.models import Badge
 
