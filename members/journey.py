@@ -362,7 +362,10 @@ def _refresh_lapse_due(members: QuerySet, *, as_of: datetime, policy: StagePolic
     passed = open_buyers.filter(last_purchase_at__lte=as_of - minimum)
     if not recompute:
         passed = passed.filter(Q(lapse_basis_at__isnull=True) | ~Q(lapse_basis_at=F("last_purchase_at")))
-    rows = list(passed.values_list("pk", "last_purchase_at", "lapse_due_at", "lapse_basis_at"))
+    # Locked while the dates are worked out and written: a return committed meanwhile resets the
+    # date to provisional, and must not be overwritten with one computed from before it.
+    locked = passed.select_for_update(no_key=True).order_by("pk")
+    rows = list(locked.values_list("pk", "last_purchase_at", "lapse_due_at", "lapse_basis_at"))
     dates = _qualifying_dates([pk for pk, *_ in rows])
     updates = []
     for pk, last, due, basis in rows:

@@ -17,9 +17,14 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 KEY_CACHE_SECONDS = 10
 _KEY_CACHE_MAX = 1000
 _valid_keys: dict[str, tuple[float, StoreApiKey]] = {}
+# Bumped by every clear: a lookup that read the key before a revocation cleared the cache must
+# not put it back afterwards.
+_cache_generation = 0
 
 
 def api_key_cache_clear() -> None:
+    global _cache_generation
+    _cache_generation += 1
     _valid_keys.clear()
 
 
@@ -27,11 +32,14 @@ def _valid_key(digest: str) -> StoreApiKey | None:
     cached = _valid_keys.get(digest)
     if cached and time.monotonic() - cached[0] < KEY_CACHE_SECONDS:
         return cached[1]
+    generation = _cache_generation
     key = (
         StoreApiKey.objects.select_related("store")
         .filter(key_hash=digest, revoked_at__isnull=True, store__active=True)
         .first()
     )
+    if key is not None and generation != _cache_generation:
+        return key
     if key is not None:
         if len(_valid_keys) >= _KEY_CACHE_MAX:
             _valid_keys.clear()

@@ -1,4 +1,5 @@
 import pytest
+from django.db import connection
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
@@ -48,6 +49,22 @@ def test_every_endpoint_refuses_a_wrong_key(path):
 def test_a_revoked_key_is_refused(api):
     assert api.get("/api/v1/members/lookup/?card_number=1").status_code == 404
     store_api_key_revoke(key=api.key)
+
+    assert api.get("/api/v1/members/lookup/?card_number=1").status_code == 401
+
+
+def test_a_key_revoked_while_a_request_was_reading_it_is_not_remembered(api):
+    revoked = []
+
+    def revoke_right_after_the_key_lookup(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if not revoked and "stores_storeapikey" in sql and sql.lstrip().startswith("SELECT"):
+            revoked.append(True)
+            store_api_key_revoke(key=api.key)  # another thread of this process, in between
+        return result
+
+    with connection.execute_wrapper(revoke_right_after_the_key_lookup):
+        api.get("/api/v1/members/lookup/?card_number=1")
 
     assert api.get("/api/v1/members/lookup/?card_number=1").status_code == 401
 
