@@ -362,17 +362,20 @@ def _refresh_lapse_due(members: QuerySet, *, as_of: datetime, policy: StagePolic
     passed = open_buyers.filter(last_purchase_at__lte=as_of - minimum)
     if not recompute:
         passed = passed.filter(Q(lapse_basis_at__isnull=True) | ~Q(lapse_basis_at=F("last_purchase_at")))
-    # Locked while the dates are worked out and written: a return committed meanwhile resets the
-    # date to provisional, and must not be overwritten with one computed from before it.
-    locked = passed.select_for_update(no_key=True).order_by("pk")
-    rows = list(locked.values_list("pk", "last_purchase_at", "lapse_due_at", "lapse_basis_at"))
+    columns = ("pk", "last_purchase_at", "lapse_due_at", "lapse_basis_at")
+    rows = list(passed.values_list(*columns))
     dates = _qualifying_dates([pk for pk, *_ in rows])
-    updates = []
+    read, updates = {}, {}
     for pk, last, due, basis in rows:
         target = (last + _lapse_after(dates.get(pk, []), policy), last)
         if (due, basis) != target:
-            updates.append(Member(pk=pk, lapse_due_at=target[0], lapse_basis_at=target[1]))
-    update_many(updates, ["lapse_due_at", "lapse_basis_at"])
+            read[pk] = (last, due, basis)
+            updates[pk] = Member(pk=pk, lapse_due_at=target[0], lapse_basis_at=target[1])
+    # Only the rows about to change are locked, and written only if nobody moved them since they
+    # were read (a purchase, or a return resetting the date): the next run works those out again.
+    current = Member.objects.filter(pk__in=updates).select_for_update(no_key=True).order_by("pk")
+    unchanged = [updates[pk] for pk, *values in current.values_list(*columns) if tuple(values) == read[pk]]
+    update_many(unchanged, ["lapse_due_at", "lapse_basis_at"])
 
 
 def lapse_candidates(as_of: datetime, previous_run=None) -> QuerySet | None:

@@ -4,6 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from feedback.models import Feedback
@@ -108,6 +109,24 @@ def test_a_slow_buyer_passes_the_provisional_date_and_lapses_at_their_own(store,
     assert (at_provisional.examined, at_provisional.changed) == (1, 0)
     assert slow.lapse_due_at == now - timedelta(days=100) + timedelta(days=300)
     assert at_own_date.changed == 1
+
+
+def test_a_lapse_date_moved_while_the_job_worked_it_out_is_left_for_the_next_run(store, now):
+    slow = _repeat_buyer(store, now, 300, 200, 100)
+    job_run_now(name="detect_lapse", as_of=now)
+    meanwhile = now + timedelta(days=1)
+
+    def buy_while_the_purchase_gaps_are_read(execute, sql, params, many, context):
+        # The job reads the member, then their purchase dates: a till commits a purchase in between.
+        if "members_purchase" in sql and sql.lstrip().startswith("SELECT"):
+            Member.objects.filter(pk=slow.pk).update(last_purchase_at=meanwhile, lapse_due_at=None)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(buy_while_the_purchase_gaps_are_read):
+        job_run_now(name="detect_lapse", as_of=now + timedelta(days=81))
+
+    slow.refresh_from_db()
+    assert (slow.last_purchase_at, slow.lapse_due_at, slow.lapse_basis_at) == (meanwhile, None, None)
 
 
 def test_a_return_puts_the_lapse_date_back_to_provisional(store, now):
