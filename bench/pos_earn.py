@@ -728,7 +728,8 @@ def app_run(args, env, db, key, workers, concurrency, round_no, workdir) -> dict
     server = Gunicorn(args, env, workers, workdir)
     try:
         server.wait_ready()
-        tag = f"w{workers}c{concurrency}r{round_no}"
+        # Unique per run: the tag goes into every receipt id and Idempotency-Key.
+        tag = f"w{workers}c{concurrency}r{round_no}-{secrets.token_hex(3)}"
         if args.warmup:
             log(f"warm-up {args.warmup} s: {workers} workers, concurrency {concurrency}")
             warm = load(args, port=server.port, key=key, concurrency=concurrency, duration=args.warmup, tag=tag + "u")
