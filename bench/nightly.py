@@ -39,11 +39,11 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg2
+from pgdb import ScratchDatabase
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BENCH_DIR.parent
@@ -168,36 +168,12 @@ def settle(what: str, max_wait: float, threshold: float = 0.15) -> float:
 # --- database ------------------------------------------------------------------------------
 
 
-class Db:
+class Db(ScratchDatabase):
     def __init__(self, args):
-        self.host, self.port, self.user, self.name = args.pg_host, args.pg_port, args.pg_user, args.db_name
-        self.app_options = args.pg_options
+        super().__init__(
+            host=args.pg_host, port=args.pg_port, user=args.pg_user, name=args.db_name, app_options=args.pg_options
+        )
         self.timezone = "UTC"
-
-    @property
-    def url(self) -> str:
-        """The app's DATABASE_URL (with --pg-options, e.g. "-c jit=off", for the app's connections only)."""
-        options = f"?options={urllib.parse.quote(self.app_options)}" if self.app_options else ""
-        return f"postgres://{self.user}@{self.host}:{self.port}/{self.name}{options}"
-
-    def connect(self, dbname: str | None = None):
-        conn = psycopg2.connect(host=self.host, port=self.port, user=self.user, dbname=dbname or self.name)
-        conn.autocommit = True
-        return conn
-
-    def recreate(self) -> None:
-        with contextlib.closing(self.connect("postgres")) as conn, conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
-            cur.execute(f"CREATE DATABASE {self.name}")
-
-    def drop(self) -> None:
-        with contextlib.closing(self.connect("postgres")) as conn, conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
-
-    def query(self, sql: str, params=None) -> list[tuple]:
-        with contextlib.closing(self.connect()) as conn, conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall() if cur.description else []
 
 
 def timed_query(conn, sql: str, params=None) -> tuple[list[tuple], float]:

@@ -43,6 +43,7 @@ from http.client import HTTPConnection
 from pathlib import Path
 
 import psycopg2
+from pgdb import ScratchDatabase
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BENCH_DIR.parent
@@ -71,32 +72,9 @@ def log(msg: str) -> None:
 # --- database ------------------------------------------------------------------------------
 
 
-class Db:
+class Db(ScratchDatabase):
     def __init__(self, args):
-        self.host, self.port, self.user = args.pg_host, args.pg_port, args.pg_user
-
-    @property
-    def url(self) -> str:
-        return f"postgres://{self.user}@{self.host}:{self.port}/{DB_NAME}"
-
-    def connect(self, dbname: str = DB_NAME):
-        conn = psycopg2.connect(host=self.host, port=self.port, user=self.user, dbname=dbname)
-        conn.autocommit = True
-        return conn
-
-    def recreate(self) -> None:
-        with contextlib.closing(self.connect("postgres")) as conn, conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-            cur.execute(f"CREATE DATABASE {DB_NAME}")
-
-    def drop(self) -> None:
-        with contextlib.closing(self.connect("postgres")) as conn, conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-
-    def query(self, sql: str, params=None) -> list[tuple]:
-        with contextlib.closing(self.connect()) as conn, conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall() if cur.description else []
+        super().__init__(host=args.pg_host, port=args.pg_port, user=args.pg_user, name=DB_NAME)
 
 
 # Loaded member i (1..N): card numbers are derivable, so wrk's Lua script and pgbench can pick one.

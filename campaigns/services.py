@@ -112,17 +112,21 @@ def _select(
     return selection
 
 
+def _grants_per_member(campaign: Campaign) -> int:
+    """Grants one treated member brings: a referral rewards the referrer too."""
+    return 2 if campaign.kind == CampaignKind.REFERRAL else 1
+
+
 def _within_budget(campaign: Campaign, treated: list[dict]) -> list[dict]:
     """As many as the remaining budget allows, in a random but repeatable order."""
     treated = sorted(treated, key=lambda row: bucket("order", campaign.pk, row["pk"]))
-    per_member = _points_each(campaign) * (2 if campaign.kind == CampaignKind.REFERRAL else 1)
+    per_member = _points_each(campaign) * _grants_per_member(campaign)
     if campaign.max_members is not None:
         treated = treated[: max(campaign.max_members - campaign.granted_members, 0)]
     if campaign.max_points is not None and per_member:
         treated = treated[: max((campaign.max_points - campaign.granted_points) // per_member, 0)]
     if campaign.grant_type == GrantType.VOUCHER and campaign.reward.stock is not None:
-        vouchers_each = 2 if campaign.kind == CampaignKind.REFERRAL else 1
-        treated = treated[: campaign.reward.stock // vouchers_each]
+        treated = treated[: campaign.reward.stock // _grants_per_member(campaign)]
     return treated
 
 
@@ -139,7 +143,7 @@ def campaign_grant_chunk(
     if campaign.status != CampaignStatus.ACTIVE:
         return ChunkResult(0, 0)
     selection = _select(campaign, as_of=as_of, params=params, id_range=(member_id_from, member_id_to))
-    if campaign.grant_type == GrantType.VOUCHER:
+    if campaign.grant_type == GrantType.VOUCHER and campaign.reward.stock is not None:
         # The stock as it is now, locked until the vouchers are issued: tills redeem the same
         # reward meanwhile, and a stale figure would make the all-or-nothing take fail the run.
         campaign.reward = Reward.objects.select_for_update().get(pk=campaign.reward_id)
@@ -315,7 +319,7 @@ def campaign_dry_run(*, campaign: Campaign, as_of: datetime | None = None) -> Dr
         cutoff = _cutoff_for(campaign, list(draws.values()))
         selection.treated = [row for row in selection.treated if draws[row["pk"]] <= cutoff]
     treated = _within_budget(campaign, selection.treated)
-    recipients = len(treated) * (2 if campaign.kind == CampaignKind.REFERRAL else 1)
+    recipients = len(treated) * _grants_per_member(campaign)
     sample_ids = [row["pk"] for row in random.Random(campaign.pk).sample(treated, min(SAMPLE_SIZE, len(treated)))]
     return DryRun(
         audience=selection.audience,

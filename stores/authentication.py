@@ -38,14 +38,12 @@ def _valid_key(digest: str) -> StoreApiKey | None:
         .filter(key_hash=digest, revoked_at__isnull=True, store__active=True)
         .first()
     )
-    if key is not None and generation != _cache_generation:
-        return key
-    if key is not None:
+    if key is None:
+        _valid_keys.pop(digest, None)
+    elif generation == _cache_generation:
         if len(_valid_keys) >= _KEY_CACHE_MAX:
             _valid_keys.clear()
         _valid_keys[digest] = (time.monotonic(), key)
-    else:
-        _valid_keys.pop(digest, None)
     return key
 
 

@@ -112,7 +112,7 @@ class Member(models.Model):
         ]
         # Few indexes: a member row is updated on every purchase. Staff search names and emails by
         # substring, which a b-tree cannot serve. The table leaves room on each page (migration
-        # 0012) so that updates of unindexed columns stay in place (HOT).
+        # 0011) so that updates of unindexed columns stay in place (HOT).
         indexes = [
             models.Index(fields=["stage"]),
             models.Index(fields=["lapse_due_at"], condition=~Q(lapse_state="lapsed"), name="member_lapse_due"),
