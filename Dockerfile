@@ -6,8 +6,8 @@ RUN useradd --create-home --uid 1000 loyalty
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 COPY . .
-RUN DEBUG=True DATABASE_URL=sqlite:////tmp/build.sqlite3 python manage.py collectstatic --noinput \
-    && rm -f /tmp/build.sqlite3
+# collectstatic never connects: the URL only has to name PostgreSQL.
+RUN DEBUG=True DATABASE_URL=postgres://build@localhost/build python manage.py collectstatic --noinput
 USER loyalty
 EXPOSE 8000
 CMD ["gunicorn", "loyalty.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -1,10 +1,13 @@
-# The two set-up commands: `make run` (demo on SQLite) and `make test` (whole suite on PostgreSQL + Redis).
+# The two set-up commands: `make run` (the demo) and `make test` (the whole suite), both on PostgreSQL:
+# DATABASE_URL / TEST_DATABASE_URL when a server answers there, else an embedded one (devtools/embedded_postgres.py).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/loyalty
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+PORT ?= 8000
 DEMO_ENV := DEBUG=True
+PG := $(BIN)/python -m devtools.embedded_postgres
 TEST_ENV := DEBUG=False SECRET_KEY=test-only-secret-key-that-is-long-enough-0123456789 \
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) ALLOWED_HOSTS=testserver,127.0.0.1,localhost
 
@@ -17,13 +20,11 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 run: $(BIN)/.installed
-	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
-	$(DEMO_ENV) $(BIN)/python manage.py demo_bootstrap
-	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(DEMO_ENV) $(PG) run -- 'exec $(BIN)/python manage.py demo_bootstrap --migrate --serve 127.0.0.1:$(PORT)'
 
 test: $(BIN)/.installed
-	$(TEST_ENV) DATABASE_URL=sqlite://:memory: $(BIN)/python manage.py makemigrations --check --dry-run
-	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(PG) run --prefer '$(TEST_DATABASE_URL)' -- \
+		'$(BIN)/python manage.py makemigrations --check --dry-run && $(BIN)/pytest $(PYTEST_ARGS)'
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

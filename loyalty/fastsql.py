@@ -117,9 +117,9 @@ def _select_sql(model: type[Model], vendor: str, where: tuple[str, ...], for_upd
     conditions = " AND ".join(f"{quote(model._meta.get_field(name).column)} = %s" for name in where)
     columns = ", ".join(quote(f.column) for f in model._meta.concrete_fields)
     lock = ""
-    if for_update and db.features.has_select_for_update:
+    if for_update:
         # NO KEY: rows referencing this one can still be inserted (see rewards.ledger.lock_member).
-        lock = " FOR NO KEY UPDATE" if db.features.has_select_for_no_key_update else " FOR UPDATE"
+        lock = " FOR NO KEY UPDATE"
     return f"SELECT {columns} FROM {quote(model._meta.db_table)} WHERE {conditions} LIMIT 1{lock}"  # noqa: S608
 
 
@@ -181,10 +181,10 @@ def batched_writes():
     trip. What it still holds is sent when the block ends, also when it raises, so the writes land
     exactly as if run at once; only a transaction that has already failed (and can only be rolled
     back) gets nothing more. A held write that fails (a constraint) raises at the statement that
-    carried it. Outside a transaction, elsewhere than PostgreSQL, or inside another such block,
-    nothing changes: writes run at once, or stay with the outer block."""
+    carried it. Outside a transaction or inside another such block, nothing changes: writes run at
+    once, or stay with the outer block."""
     db = _db()
-    if db.vendor != "postgresql" or not db.in_atomic_block or getattr(db, "pending_writes", None) is not None:
+    if not db.in_atomic_block or getattr(db, "pending_writes", None) is not None:
         yield
         return
     db.pending_writes = []
@@ -239,14 +239,11 @@ def _send_pending_first(execute, sql, params, many, context):
 
 def update_many(objs: Sequence[Model], field_names: Sequence[str]) -> None:
     """Write the given fields of many saved instances (absolute values: the caller holds the rows
-    locked). On PostgreSQL one UPDATE joined to the values as arrays: the ORM's bulk_update builds
-    a CASE per field whose cost grows with the square of the rows."""
+    locked). One UPDATE joined to the values as arrays: the ORM's bulk_update builds a CASE per
+    field whose cost grows with the square of the rows."""
     if not objs:
         return
     connection = _db()
-    if connection.vendor != "postgresql":
-        type(objs[0]).objects.bulk_update(objs, field_names, batch_size=1000)
-        return
     model = type(objs[0])
     fields = [model._meta.pk] + [model._meta.get_field(name) for name in field_names]
     quote = connection.ops.quote_name

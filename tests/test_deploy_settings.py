@@ -5,10 +5,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Checks below never connect: any PostgreSQL URL will do.
+UNUSED_DATABASE = "postgres://nobody@127.0.0.1:1/unused"
 
 
 def _manage(*args, **env):
-    full_env = {**os.environ, "DATABASE_URL": "sqlite://:memory:", **env}
+    full_env = {**os.environ, "DATABASE_URL": UNUSED_DATABASE, **env}
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=120
     )
@@ -34,7 +36,7 @@ def test_debug_off_without_a_secret_key_refuses_to_start():
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=ROOT,
-        env={**env, "DEBUG": "False", "DATABASE_URL": "sqlite://:memory:"},
+        env={**env, "DEBUG": "False", "DATABASE_URL": UNUSED_DATABASE},
         capture_output=True,
         text=True,
         timeout=120,
@@ -49,3 +51,25 @@ def test_a_malformed_setting_fails_loudly():
 
     assert result.returncode != 0
     assert "MAX_PURCHASE_TOTAL must be a decimal number" in result.stderr
+
+
+def test_a_database_other_than_postgresql_is_refused_in_one_line():
+    result = _manage("check", DEBUG="True", DATABASE_URL="sqlite:///db.sqlite3")
+
+    assert result.returncode != 0
+    assert "DATABASE_URL must name a PostgreSQL database" in result.stderr
+
+
+def test_without_database_url_the_demo_database_is_named_or_the_reason_given(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**env, "DEBUG": "True", "EMBEDDED_PGDATA": str(tmp_path / "none")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode != 0
+    assert "DATABASE_URL is not set" in result.stderr

@@ -1,5 +1,5 @@
 """A member row is updated on every purchase: drop the b-tree indexes on name and email (staff
-search them by substring, which they cannot serve), and on PostgreSQL leave 15% of each page free
+search them by substring, which they cannot serve), and leave 15% of each page free
 so that updates of unindexed columns (balance, spend, counts, last purchase) stay on the page
 (heap-only tuples) instead of adding an entry to every index; rows written from now on get the
 room, VACUUM FULL gives it to existing ones. Habits get an index the stage rules count recent
@@ -10,13 +10,11 @@ from django.db import migrations, models
 
 
 def leave_room_on_pages(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE members_member SET (fillfactor = 85)")
+    schema_editor.execute("ALTER TABLE members_member SET (fillfactor = 85)")
 
 
 def fill_pages(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE members_member RESET (fillfactor)")
+    schema_editor.execute("ALTER TABLE members_member RESET (fillfactor)")
 
 
 class Migration(migrations.Migration):

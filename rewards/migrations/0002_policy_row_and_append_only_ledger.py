@@ -1,7 +1,7 @@
 """The single earning-policy row, and a PostgreSQL guard that makes the ledger append-only.
 
 The guard is in the database so that no code path, admin or shell session can edit or delete
-history. (SQLite, used only for the local demo, has no such guard.)
+history.
 """
 
 from django.db import migrations
@@ -23,8 +23,6 @@ def create_policy(apps, schema_editor):
 
 
 def add_guard(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     with schema_editor.connection.cursor() as cursor:
         # A plain cursor: the function body's '%' placeholders must not be read as parameters.
         cursor.execute(CREATE_FUNCTION)
@@ -36,8 +34,6 @@ def add_guard(apps, schema_editor):
 
 
 def drop_guard(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     for table in APPEND_ONLY_TABLES:
         schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
     schema_editor.execute("DROP FUNCTION IF EXISTS loyalty_refuse_history_change()")

@@ -16,6 +16,7 @@ from jobs.tasks import start_job
 from loyalty.celery import app
 from members.models import Member, Stage
 from tests.factories import buy
+from tests.processes import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,10 +25,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def worker():
     app.control.purge()  # nothing left over from other tests
-    db = connection.settings_dict
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": database_url(connection.settings_dict),
         "CONN_MAX_AGE": "0",
     }
     process = subprocess.Popen(
