@@ -11,7 +11,7 @@ PG := $(BIN)/python -m devtools.embedded_postgres
 TEST_ENV := DEBUG=False SECRET_KEY=test-only-secret-key-that-is-long-enough-0123456789 \
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) ALLOWED_HOSTS=testserver,127.0.0.1,localhost
 
-.PHONY: run test lint format
+.PHONY: run test lint format api-snapshot
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,3 +33,10 @@ lint: $(BIN)/.installed
 format: $(BIN)/.installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The committed contract of /api/v1/ (tests/api/test_api_contract.py compares the served schema with it).
+# Generating the schema opens no database connection, so no server needs to run.
+api-snapshot: $(BIN)/.installed
+	$(TEST_ENV) $(BIN)/python manage.py spectacular --validate --fail-on-warn \
+		--format openapi-json --lang en --file docs/api/openapi-v1.json
+	$(BIN)/python -m json.tool --sort-keys --indent 2 docs/api/openapi-v1.json docs/api/openapi-v1.json
