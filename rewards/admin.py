@@ -69,7 +69,17 @@ class RedemptionAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.Mod
 @admin.register(Reward)
 class RewardAdmin(admin.ModelAdmin):
     form = with_stages_field(Reward)
-    list_display = ("name", "kind", "cost_points", "stock", "min_tier", "available_from", "available_until", "active")
+    list_display = (
+        "name",
+        "kind",
+        "cost_points",
+        "value",
+        "stock",
+        "min_tier",
+        "available_from",
+        "available_until",
+        "active",
+    )
     list_filter = ("kind", "active", "min_tier")
     search_fields = ("name", "description")
 
