@@ -110,7 +110,9 @@ class DemoBuilder:
 
     def _tiers(self) -> None:
         for rank, (code, name, threshold, multiplier, benefits) in enumerate(TIERS, start=1):
-            Tier.objects.get_or_create(
+            # A fresh database already has the default tiers (tiers migration 0002) under the same
+            # codes and ranks: the demo gives them its own story rather than adding more.
+            Tier.objects.update_or_create(
                 code=code,
                 defaults=dict(name=name, rank=rank, threshold=threshold, earn_multiplier=multiplier, benefits=benefits),
             )
