@@ -7,8 +7,9 @@ import pytest
 from django.urls import reverse
 
 from feedback.complaints import complaint_file
+from feedback.models import FollowUp
 from jobs.models import JobRun
-from rewards.models import LedgerEntry
+from rewards.models import LedgerEntry, PointsLot
 from tests.factories import buy, standard_tiers
 from tiers.models import TierChange
 
@@ -67,3 +68,15 @@ def test_job_run_names_its_moment_in_local_time():
     run = JobRun(name="expire_points", as_of=AT, status="done")
 
     assert str(run) == "expire_points as of 2026-11-02 02:30 (done)"
+
+
+def test_points_lot_names_its_expiry_day_in_local_time():
+    lot = PointsLot(points=10, remaining=4, expires_at=AT)
+
+    assert str(lot) == "4/10 until 2026-11-02"
+
+
+def test_follow_up_names_its_day_in_local_time():
+    follow_up = FollowUp(kind="call", member_id=7, happened_at=AT)
+
+    assert str(follow_up) == "Call with 7 on 2026-11-02"
