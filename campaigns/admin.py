@@ -8,7 +8,7 @@ from django.urls import path, reverse
 
 from jobs.tasks import start_job
 from loyalty.errors import DomainError
-from members.admin import ReadOnlyAdminMixin
+from members.admin import MemberIdentifierSearchMixin, ReadOnlyAdminMixin
 from members.forms import with_stages_field
 
 from .measurement import campaign_results
@@ -94,7 +94,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(CampaignGrant)
-class CampaignGrantAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CampaignGrantAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("granted_at", "campaign", "member", "grant_key", "holdout", "points", "voucher")
     list_filter = ("campaign", "holdout")
     search_fields = ("=member__phone", "=member__card_number")
@@ -107,7 +107,7 @@ class BadgeAdmin(admin.ModelAdmin):
 
 
 @admin.register(MemberBadge)
-class MemberBadgeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class MemberBadgeAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("awarded_at", "member", "badge")
     list_filter = ("badge",)
     search_fields = ("=member__phone", "=member__card_number")
@@ -136,7 +136,7 @@ class TaskCompleteForm(forms.Form):
 
 
 @admin.register(StaffTask)
-class StaffTaskAdmin(admin.ModelAdmin):
+class StaffTaskAdmin(MemberIdentifierSearchMixin, admin.ModelAdmin):
     list_display = ("due_at", "kind", "title", "member", "assignee", "status", "outcome")
     list_filter = (MineDueFilter, "kind", "status", "campaign")
     search_fields = ("title", "=member__phone", "=member__card_number")

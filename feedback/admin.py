@@ -8,9 +8,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
 
+from loyalty.admin_display import duration_label, local_date
 from loyalty.errors import DomainError
-from members.admin import ReadOnlyAdminMixin
+from members.admin import MemberIdentifierSearchMixin, ReadOnlyAdminMixin
 from members.models import Stage
 from rewards.models import LedgerEntry
 
@@ -19,6 +21,7 @@ from .grid import grid_counts, grid_policy_invalidate
 from .models import (
     Answer,
     Complaint,
+    ComplaintCategory,
     ComplaintEvent,
     ComplaintStatus,
     Feedback,
@@ -37,7 +40,7 @@ HISTORY_ROWS = 10
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class FeedbackAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "member", "store", "source", "nps", "comment_excerpt")
     list_filter = ("source", "nps", "store")
     search_fields = ("=member__phone", "=member__card_number", "comment")
@@ -62,7 +65,7 @@ class SurveyAdmin(admin.ModelAdmin):
 
 
 @admin.register(SurveyInvitation)
-class SurveyInvitationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SurveyInvitationAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "survey", "member", "status", "expires_at", "answered_at")
     list_filter = ("survey", "status")
     search_fields = ("=member__phone", "=member__card_number")
@@ -77,7 +80,7 @@ class AnswerInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(SurveyResponse)
-class SurveyResponseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SurveyResponseAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("submitted_at", "survey", "member")
     list_filter = ("survey",)
     search_fields = ("=member__phone", "=member__card_number")
@@ -104,7 +107,7 @@ class ComplaintActionForm(forms.Form):
 
 
 @admin.register(Complaint)
-class ComplaintAdmin(admin.ModelAdmin):
+class ComplaintAdmin(MemberIdentifierSearchMixin, admin.ModelAdmin):
     """The complaint queue: next deadline first, with quick actions and the member's history."""
 
     list_display = ("pk", "category", "severity", "status", "member", "store", "owner", "deadline", "created_at")
@@ -178,13 +181,13 @@ class ComplaintAdmin(admin.ModelAdmin):
             member.tier or "-",
             member.points_balance,
             member.lifetime_spend,
-            _items((f"{p.occurred_at:%Y-%m-%d} {p.store} {p.total} ({p.points_earned} pts)",) for p in purchases),
-            _items((f"{e.created_at:%Y-%m-%d} {e.kind} {e.points:+d} → {e.balance_after}",) for e in entries),
+            _items((f"{local_date(p.occurred_at)} {p.store} {p.total} ({p.points_earned} pts)",) for p in purchases),
+            _items((f"{local_date(e.created_at)} {e.kind} {e.points:+d} → {e.balance_after}",) for e in entries),
             _items(
-                (f"{f.created_at:%Y-%m-%d} NPS {f.nps if f.nps is not None else '-'}: {f.comment[:120]}",)
+                (f"{local_date(f.created_at)} NPS {f.nps if f.nps is not None else '-'}: {f.comment[:120]}",)
                 for f in feedback
             ),
-            _items((f"{c.created_at:%Y-%m-%d} {c.get_category_display()} ({c.status})",) for c in others),
+            _items((f"{local_date(c.created_at)} {c.get_category_display()} ({c.status})",) for c in others),
         )
 
     def get_urls(self):
@@ -233,14 +236,26 @@ class ComplaintAdmin(admin.ModelAdmin):
     def metrics_view(self, request):
         until = timezone.now()
         since = until - timedelta(days=int(request.GET.get("days", 90)))
+        rows = [
+            _metrics_row(_("All"), complaint_metrics(since=since, until=until)),
+            *(
+                _metrics_row(_("Store: %(store)s") % {"store": store}, metrics)
+                for store, metrics in complaint_breakdown(since=since, until=until, by="store__name")
+            ),
+            *(
+                _metrics_row(
+                    _("Category: %(category)s") % {"category": dict(ComplaintCategory.choices).get(category, category)},
+                    metrics,
+                )
+                for category, metrics in complaint_breakdown(since=since, until=until, by="category")
+            ),
+        ]
         context = {
             **self.admin_site.each_context(request),
-            "title": "Complaint service levels",
+            "title": _("Complaint service levels"),
             "opts": self.model._meta,
             "since": since,
-            "overall": complaint_metrics(since=since, until=until),
-            "by_store": complaint_breakdown(since=since, until=until, by="store__name"),
-            "by_category": complaint_breakdown(since=since, until=until, by="category"),
+            "rows": rows,
         }
         return TemplateResponse(request, "admin/feedback/complaint/metrics.html", context)
 
@@ -268,6 +283,18 @@ class ComplaintAdmin(admin.ModelAdmin):
         self.message_user(request, f"{done} complaint(s) updated.")
 
 
+def _metrics_row(label: str, metrics) -> dict:
+    """One line of the service-level table, durations in words rather than raw timedeltas."""
+    return {
+        "label": label,
+        "complaints": metrics.complaints,
+        "answered_within_target": metrics.answered_within_target,
+        "median_first_response": duration_label(metrics.median_first_response),
+        "median_resolution": duration_label(metrics.median_resolution),
+        "per_thousand_purchases": metrics.per_thousand_purchases,
+    }
+
+
 def _items(rows):
     return format_html_join("", "<li>{}</li>", rows) or format_html("<li>{}</li>", "none")
 
@@ -284,7 +311,7 @@ class StaffRecordAdminMixin:
 
 
 @admin.register(FollowUp)
-class FollowUpAdmin(StaffRecordAdminMixin, admin.ModelAdmin):
+class FollowUpAdmin(MemberIdentifierSearchMixin, StaffRecordAdminMixin, admin.ModelAdmin):
     list_display = ("happened_at", "member", "kind", "staff_user", "outcome")
     list_filter = ("kind", "outcome", "staff_user")
     search_fields = ("=member__phone", "=member__card_number", "notes", "suggestions")
@@ -293,7 +320,7 @@ class FollowUpAdmin(StaffRecordAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LostCustomerInterview)
-class LostCustomerInterviewAdmin(StaffRecordAdminMixin, admin.ModelAdmin):
+class LostCustomerInterviewAdmin(MemberIdentifierSearchMixin, StaffRecordAdminMixin, admin.ModelAdmin):
     list_display = ("happened_at", "member", "reason", "competitor", "can_win_back", "staff_user")
     list_filter = ("reason", "can_win_back")
     search_fields = ("=member__phone", "=member__card_number", "competitor", "reason_detail")

@@ -4,6 +4,8 @@ and a chunk redelivered after a worker died is simply run again."""
 from django.db import models
 from django.db.models import Q
 
+from loyalty.admin_display import local_time
+
 
 class RunStatus(models.TextChoices):
     RUNNING = "running", "Running"
@@ -38,7 +40,7 @@ class JobRun(models.Model):
         indexes = [models.Index(fields=["name", "status", "-as_of"])]
 
     def __str__(self):
-        return f"{self.name} as of {self.as_of:%Y-%m-%d %H:%M} ({self.status})"
+        return f"{self.name} as of {local_time(self.as_of)} ({self.status})"
 
     @property
     def seconds(self) -> float | None:

@@ -110,7 +110,9 @@ class DemoBuilder:
 
     def _tiers(self) -> None:
         for rank, (code, name, threshold, multiplier, benefits) in enumerate(TIERS, start=1):
-            Tier.objects.get_or_create(
+            # A fresh database already has the default tiers (tiers migration 0002) under the same
+            # codes and ranks: the demo gives them its own story rather than adding more.
+            Tier.objects.update_or_create(
                 code=code,
                 defaults=dict(name=name, rank=rank, threshold=threshold, earn_multiplier=multiplier, benefits=benefits),
             )
@@ -286,13 +288,13 @@ class _Listening:
             )
 
 
-REWARDS = [
-    ("New-roast tasting for two", RewardKind.EXPERIENCE, 150, 40, "Taste next month's beans before anyone else."),
-    ("Free size upgrade", RewardKind.SERVICE, 60, None, "Any drink, one size up."),
-    ("Grinder service and clean", RewardKind.SERVICE, 300, 20, "Bring your grinder; we return it like new."),
-    ("Roastery club evening", RewardKind.EVENT, 500, 25, "An evening at the roastery with the head roaster."),
-    ("10 yuan off", RewardKind.DISCOUNT, 100, None, "Off any purchase of 30 yuan or more."),
-    ("Welcome-back latte", RewardKind.FREE_PRODUCT, 80, None, "A latte on us: we missed you."),
+REWARDS = [  # name, kind, points, stock, currency value, description
+    ("New-roast tasting for two", RewardKind.EXPERIENCE, 150, 40, None, "Taste next month's beans before anyone else."),
+    ("Free size upgrade", RewardKind.SERVICE, 60, None, None, "Any drink, one size up."),
+    ("Grinder service and clean", RewardKind.SERVICE, 300, 20, None, "Bring your grinder; we return it like new."),
+    ("Roastery club evening", RewardKind.EVENT, 500, 25, None, "An evening at the roastery with the head roaster."),
+    ("10 yuan off", RewardKind.DISCOUNT, 100, None, Decimal(10), "Off any purchase of 30 yuan or more."),
+    ("Welcome-back latte", RewardKind.FREE_PRODUCT, 80, None, Decimal(28), "A latte on us: we missed you."),
 ]
 
 
@@ -305,9 +307,15 @@ class _Campaigns:
     def build(self) -> None:
         rewards = {
             name: Reward.objects.create(
-                name=name, kind=kind, cost_points=cost, stock=stock, description=text, voucher_valid_days=60
+                name=name,
+                kind=kind,
+                cost_points=cost,
+                stock=stock,
+                value=value,
+                description=text,
+                voucher_valid_days=60,
             )
-            for name, kind, cost, stock, text in REWARDS
+            for name, kind, cost, stock, value, text in REWARDS
         }
         for member in Member.objects.filter(points_balance__gte=300, status="active").order_by("pk")[:40]:
             voucher = reward_redeem(

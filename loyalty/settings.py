@@ -173,6 +173,11 @@ if len(DEFAULT_CURRENCY) != 3 or not DEFAULT_CURRENCY.isalpha():
 PHONE_REGION = env.str("PHONE_REGION", default="CN").upper()
 # Largest purchase total the API accepts; anything above is a typo or an attack.
 MAX_PURCHASE_TOTAL = _decimal("MAX_PURCHASE_TOTAL", "1000000")
+# How far ahead of the server's clock a purchase time may be (a till's clock running fast);
+# later purchases are refused.
+PURCHASE_CLOCK_SKEW_MINUTES = env.int("PURCHASE_CLOCK_SKEW_MINUTES", default=10)
+if PURCHASE_CLOCK_SKEW_MINUTES < 0:
+    raise ImproperlyConfigured("PURCHASE_CLOCK_SKEW_MINUTES must not be negative")
 # Where members reach the site: links in messages (survey answers, unsubscribe) start with it.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

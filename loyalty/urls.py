@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views import defaults
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from loyalty.api.exceptions import api_not_found, api_server_error
@@ -13,6 +14,9 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # Staff are the only people with a home here until the member portal comes; not permanent,
+    # so browsers will follow the portal's address when it replaces this.
+    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False), name="home"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

@@ -5,12 +5,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from loyalty.admin_display import local_date, local_time
 from loyalty.errors import DomainError
 from rewards.models import LedgerEntry
 from rewards.services import points_adjust
 from tiers.models import TierChange
 from tiers.services import tier_pin
 
+from .admin_search import MemberIdentifierSearchMixin
 from .forms import PointsAdjustForm, SuspendForm, TierPinForm
 from .journey import stage_counts, stage_policy, stage_policy_invalidate
 from .models import Member, MemberHabit, Purchase, PurchaseLine, Return, ReturnLine, Stage, StageChange, StagePolicy
@@ -33,7 +35,7 @@ class ReadOnlyAdminMixin:
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(MemberIdentifierSearchMixin, admin.ModelAdmin):
     list_display = (
         "card_number",
         "name",
@@ -60,7 +62,10 @@ class MemberAdmin(admin.ModelAdmin):
         "consent_sms",
         "enrolled_at",
     )
-    search_fields = ("=phone", "=card_number", "name", "email", "=referral_code")
+    # Card and phone numbers are matched by MemberIdentifierSearchMixin.
+    search_fields = ("name", "email", "=referral_code")
+    member_path = ""
+    identifier_only = True
     date_hierarchy = "enrolled_at"
     list_select_related = ("enrolled_store", "tier")
     raw_id_fields = ("referred_by",)
@@ -163,7 +168,7 @@ class MemberAdmin(admin.ModelAdmin):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    e.created_at.strftime("%Y-%m-%d %H:%M"),
+                    local_time(e.created_at),
                     e.kind,
                     f"{e.points:+d}",
                     e.balance_after,
@@ -183,7 +188,7 @@ class MemberAdmin(admin.ModelAdmin):
             '<tr><td>{}</td><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
             (
                 (
-                    p.occurred_at.strftime("%Y-%m-%d %H:%M"),
+                    local_time(p.occurred_at),
                     reverse("admin:members_purchase_change", args=[p.pk]),
                     p.receipt_id,
                     p.store,
@@ -199,7 +204,7 @@ class MemberAdmin(admin.ModelAdmin):
     @admin.display(description="Buys in")
     def habits(self, member):
         rows = MemberHabit.objects.filter(member=member).order_by("dimension", "-purchases")
-        return ", ".join(f"{h.value} ({h.purchases}, last {h.last_at:%Y-%m-%d})" for h in rows) or "-"
+        return ", ".join(f"{h.value} ({h.purchases}, last {local_date(h.last_at)})" for h in rows) or "-"
 
     @admin.display(description="Timeline")
     def timeline(self, member):
@@ -221,7 +226,7 @@ class MemberAdmin(admin.ModelAdmin):
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((when.strftime("%Y-%m-%d %H:%M"), what, why, by) for when, what, why, by in events),
+            ((local_time(when), what, why, by) for when, what, why, by in events),
         )
         return _table(("When", "Change", "Why", "Run / by"), rows)
 
@@ -325,7 +330,7 @@ class PurchaseLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Purchase)
-class PurchaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PurchaseAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "receipt_id",
         "store",
@@ -337,7 +342,7 @@ class PurchaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "occurred_at",
     )
     list_filter = ("store", "channel", "occurred_at")
-    search_fields = ("=receipt_id", "=member__phone", "=member__card_number", "member__name")
+    search_fields = ("=receipt_id", "member__name")
     date_hierarchy = "occurred_at"
     list_select_related = ("store", "member")
     inlines = [PurchaseLineInline]
@@ -351,19 +356,20 @@ class ReturnLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Return)
-class ReturnAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReturnAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("receipt_id", "store", "purchase", "amount", "points_reversed", "created_at")
     list_filter = ("store", "created_at")
-    search_fields = ("=receipt_id", "=purchase__receipt_id", "=purchase__member__phone")
+    search_fields = ("=receipt_id", "=purchase__receipt_id")
+    member_path = "purchase__member__"
     list_select_related = ("store", "purchase__store")
     inlines = [ReturnLineInline]
 
 
 @admin.register(StageChange)
-class StageChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class StageChangeAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "member", "kind", "from_value", "to_value", "reason", "run")
     list_filter = ("kind", "to_value", "created_at")
-    search_fields = ("=member__phone", "=member__card_number", "member__name")
+    search_fields = ("member__name",)
     list_select_related = ("member",)
     date_hierarchy = "created_at"
 

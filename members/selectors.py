@@ -1,13 +1,14 @@
 """Reads of members and purchases that several callers share."""
 
+import re
 import uuid
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from loyalty.errors import NotFound
 from loyalty.fastsql import select_one
 
-from .identifiers import InvalidPhone, normalize_phone
+from .identifiers import CARD_LENGTH, InvalidPhone, normalize_phone
 from .locking import mark_locked
 from .models import Member, Purchase
 
@@ -50,6 +51,30 @@ def member_lookup(*, card_number: str = "", phone: str = "") -> Member:
     if member is None:
         raise NotFound("No member matches.")
     return member
+
+
+# How people write card and phone numbers: ASCII digits, grouped by spaces, dashes, dots or
+# brackets, a phone perhaps with a leading +. Letters are left out on purpose: phonenumbers reads
+# them as keypad digits, and a referral code or a name must not turn into a phone number.
+_SEPARATORS = re.compile(r"[\s().-]+")
+_CARD_DIGITS = re.compile(rf"[0-9]{{{CARD_LENGTH}}}")
+_PHONE_LIKE = re.compile(r"\+?[0-9]{5,}")
+
+
+def member_identifier_filter(term: str, *, via: str = "") -> Q | None:
+    """The exact card-number or phone match a search term stands for, written as a person types
+    it (`8123 4567 8901 2345`, `139-0000-0001`, `+86 139 0000 0001`), or None when it is neither.
+    Phones are normalised as the API does, so both columns are matched through their unique
+    indexes instead of a scan. `via` is the path from another model to the member (`member__`)."""
+    compact = _SEPARATORS.sub("", term.strip())
+    if _CARD_DIGITS.fullmatch(compact):
+        return Q(**{f"{via}card_number": compact})
+    if _PHONE_LIKE.fullmatch(compact):
+        try:
+            return Q(**{f"{via}phone": normalize_phone(compact)})
+        except InvalidPhone:
+            return None
+    return None
 
 
 def purchase_get(*, public_id) -> Purchase:

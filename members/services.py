@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from loyalty.errors import Conflict, DomainError, field_error
 from loyalty.fastsql import insert_instance, insert_rows, update_instance
@@ -39,7 +40,6 @@ from .models import Member, MemberStatus, Purchase, PurchaseLine, Return, Return
 CENT = Decimal("0.01")
 # A POS may total a basket with a different rounding than ours; a cent per line is tolerated.
 TOTAL_TOLERANCE_PER_LINE = CENT
-MAX_FUTURE_SKEW = timedelta(hours=24)
 MAX_PURCHASE_AGE = timedelta(days=366 * 3)
 SUSPENDED_NOTE = "The member is suspended; purchases are recorded but earn no points."
 
@@ -167,8 +167,10 @@ def _check_basket(*, currency: str, total: Decimal, lines: Sequence[BasketLine],
     if abs(lines_total - total) > TOTAL_TOLERANCE_PER_LINE * len(lines):
         raise field_error("total", f"The items add up to {lines_total.quantize(CENT)}, not {total}.", "total_mismatch")
     now = timezone.now()
-    if occurred_at > now + MAX_FUTURE_SKEW:
-        raise field_error("occurred_at", "A purchase cannot be in the future.")
+    # A till's clock may run a little ahead; beyond that a purchase "in the future" would earn
+    # points and spend now but sit outside every window that tier progress and stage count up to.
+    if occurred_at > now + timedelta(minutes=settings.PURCHASE_CLOCK_SKEW_MINUTES):
+        raise field_error("occurred_at", gettext("A purchase cannot be in the future."), "in_the_future")
     if occurred_at < now - MAX_PURCHASE_AGE:
         raise field_error("occurred_at", "This purchase is too old to record.")
 

@@ -1,12 +1,12 @@
 from django.contrib import admin
 
-from members.admin import ReadOnlyAdminMixin
+from members.admin import MemberIdentifierSearchMixin, ReadOnlyAdminMixin
 
 from .models import OutboxMessage
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class OutboxMessageAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "member", "kind", "channel", "status", "attempts", "sent_at")
     list_filter = ("kind", "channel", "status")
     search_fields = ("=member__phone", "=member__card_number", "dedupe_key", "subject")

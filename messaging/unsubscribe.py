@@ -1,4 +1,5 @@
-"""One-click unsubscribe: a signed link per member and channel that withdraws marketing consent."""
+"""One-click unsubscribe: a signed link per member and channel that shows the member's marketing
+consent for that channel and lets them withdraw it, or give it again."""
 
 from django.conf import settings
 from django.core import signing
@@ -29,9 +30,20 @@ def member_from_token(token: str) -> tuple[Member, str] | None:
     return (member, data["c"]) if data.get("c") in ("email", "sms") else None
 
 
+CONSENT_FIELDS = {"email": "consent_email", "sms": "consent_sms"}
+
+
+def consent_given(member: Member, channel: str) -> bool:
+    return getattr(member, CONSENT_FIELDS[channel])
+
+
 @transaction.atomic
-def unsubscribe(*, member: Member, channel: str) -> Member:
-    field = "consent_email" if channel == "email" else "consent_sms"
-    Member.objects.filter(pk=member.pk).update(**{field: False, "consent_updated_at": timezone.now()})
-    member.refresh_from_db()
+def consent_set(*, member: Member, channel: str, consent: bool) -> Member:
+    """Withdraw (or give again) the member's marketing consent on one channel. Idempotent: asking
+    for the state the member is already in changes nothing, not even when it was last updated."""
+    field = CONSENT_FIELDS[channel]
+    Member.objects.filter(pk=member.pk).exclude(**{field: consent}).update(
+        **{field: consent, "consent_updated_at": timezone.now()}
+    )
+    member.refresh_from_db(fields=[field, "consent_updated_at"])
     return member

@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from members.admin import ReadOnlyAdminMixin
+from members.admin import MemberIdentifierSearchMixin, ReadOnlyAdminMixin
 from members.forms import with_stages_field
 
 from .catalog import voucher_cancel
@@ -34,7 +34,7 @@ class EarningRuleAdmin(EarningSetupAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class LedgerEntryAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "member", "kind", "points", "balance_after", "store", "staff_user", "job", "reason")
     list_filter = ("kind", "store", "created_at")
     search_fields = ("=member__phone", "=member__card_number", "member__name", "=purchase__receipt_id", "reason")
@@ -51,7 +51,7 @@ class LotConsumptionInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(PointsLot)
-class PointsLotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PointsLotAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("member", "points", "remaining", "expires_at")
     search_fields = ("=member__phone", "=member__card_number")
     list_select_related = ("member",)
@@ -59,7 +59,7 @@ class PointsLotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Redemption)
-class RedemptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class RedemptionAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "member", "store", "receipt_id", "points", "value", "status")
     list_filter = ("status", "store", "created_at")
     search_fields = ("=receipt_id", "=member__phone", "=member__card_number", "member__name")
@@ -69,13 +69,23 @@ class RedemptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(Reward)
 class RewardAdmin(admin.ModelAdmin):
     form = with_stages_field(Reward)
-    list_display = ("name", "kind", "cost_points", "stock", "min_tier", "available_from", "available_until", "active")
+    list_display = (
+        "name",
+        "kind",
+        "cost_points",
+        "value",
+        "stock",
+        "min_tier",
+        "available_from",
+        "available_until",
+        "active",
+    )
     list_filter = ("kind", "active", "min_tier")
     search_fields = ("name", "description")
 
 
 @admin.register(Voucher)
-class VoucherAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class VoucherAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "code",
         "reward",

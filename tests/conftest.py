@@ -38,6 +38,18 @@ def pytest_sessionstart(session):
         pytest.exit(f"Redis is not reachable at {redis_url!r}: {exc}", 2)
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The migrations seed default tiers for a fresh install (tests/tiers/test_default_tiers.py
+    checks them). Every other test starts without tiers and builds those it needs
+    (`standard_tiers`), so what a test sees does not depend on whether a transactional test's
+    flush ran before it."""
+    from tiers.models import Tier
+
+    with django_db_blocker.unblock():
+        Tier.objects.all().delete()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_caches():
     invalidate_all()

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from members.admin import ReadOnlyAdminMixin
+from members.admin import MemberIdentifierSearchMixin, ReadOnlyAdminMixin
 
 from .models import Tier, TierChange
 from .selectors import tiers_invalidate
@@ -21,7 +21,7 @@ class TierAdmin(admin.ModelAdmin):
 
 
 @admin.register(TierChange)
-class TierChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class TierChangeAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "member", "kind", "from_tier", "to_tier", "valid_until", "qualifying_spend", "run")
     list_filter = ("kind", "to_tier", "created_at")
     search_fields = ("=member__phone", "=member__card_number", "member__name")

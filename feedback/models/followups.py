@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 
+from loyalty.admin_display import local_date
 from members.models import Member
 
 
@@ -35,7 +36,7 @@ class FollowUp(models.Model):
         ordering = ["-happened_at"]
 
     def __str__(self):
-        return f"{self.get_kind_display()} with {self.member_id} on {self.happened_at:%Y-%m-%d}"
+        return f"{self.get_kind_display()} with {self.member_id} on {local_date(self.happened_at)}"
 
 
 class LeaveReason(models.TextChoices):

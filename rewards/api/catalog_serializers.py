@@ -7,7 +7,13 @@ class RewardOutput(serializers.Serializer):
     description = serializers.CharField()
     kind = serializers.CharField()
     cost_points = serializers.IntegerField()
-    value = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    value = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        allow_null=True,
+        help_text="Currency value: always set for a discount (the amount to take off the bill); "
+        "empty for a reward without one (an event, a service).",
+    )
     stock = serializers.IntegerField(allow_null=True)
     image = serializers.SerializerMethodField()
 

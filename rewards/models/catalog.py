@@ -5,10 +5,12 @@ product trials, free upgrades, trade-ins, club events), not only discounts.
 """
 
 import uuid
+from decimal import Decimal
 
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from members.models import Member, Stage
 from stores.models import Store
@@ -31,7 +33,12 @@ class Reward(models.Model):
     kind = models.CharField(max_length=20, choices=RewardKind.choices)
     cost_points = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     value = models.DecimalField(
-        max_digits=10, decimal_places=2, null=True, blank=True, help_text="Currency value, for discounts."
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text="Currency value: the amount off for a discount (required), what the reward is worth otherwise.",
     )
     stock = models.PositiveIntegerField(null=True, blank=True, help_text="Empty for unlimited.")
     min_tier = models.ForeignKey("tiers.Tier", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -48,6 +55,14 @@ class Reward(models.Model):
         ordering = ["cost_points", "name"]
         constraints = [
             models.CheckConstraint(condition=Q(cost_points__gt=0), name="reward_cost_positive"),
+            # The till takes a discount's amount off the bill: a discount without one cannot be used.
+            # (isnull, not value > 0: a CHECK that comes out NULL passes.)
+            models.CheckConstraint(
+                condition=~Q(kind=RewardKind.DISCOUNT) | Q(value__isnull=False),
+                name="reward_discount_has_value",
+                violation_error_message=_("A discount needs its currency value (the amount off)."),
+            ),
+            models.CheckConstraint(condition=Q(value__isnull=True) | Q(value__gt=0), name="reward_value_positive"),
             models.CheckConstraint(condition=Q(stock__isnull=True) | Q(stock__gte=0), name="reward_stock_not_negative"),
             models.CheckConstraint(
                 condition=Q(available_from__isnull=True)

@@ -15,6 +15,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from loyalty.admin_display import local_date
 from members.models import Member, Purchase, Return
 from stores.models import Channel, Store, StoreApiKey
 
@@ -234,7 +235,7 @@ class PointsLot(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.remaining}/{self.points} until {self.expires_at:%Y-%m-%d}"
+        return f"{self.remaining}/{self.points} until {local_date(self.expires_at)}"
 
 
 class LotConsumption(models.Model):

@@ -1,4 +1,8 @@
+from decimal import Decimal
+
 import pytest
+from django.db import IntegrityError, transaction
+from django.urls import reverse
 
 from members.models import Member
 from rewards.models import Reward, RewardKind, Voucher
@@ -110,3 +114,30 @@ def test_fifty_concurrent_redeems_never_oversell_stock(api):
         sum(Member.objects.filter(pk__in=[m.pk for m in members]).values_list("points_balance", flat=True))
         == 50 * 10 - 7 * 10
     )
+
+
+def test_a_discount_reward_shows_its_amount_off(api, member):
+    discount = Reward.objects.create(name="10 yuan off", kind=RewardKind.DISCOUNT, cost_points=10, value=Decimal(10))
+    buy(member, api.store, "300.00")
+
+    response = api.get(f"/api/v1/rewards/?member={member.card_number}")
+
+    assert [(r["id"], r["kind"], r["value"]) for r in response.json()] == [(discount.pk, "discount", "10.00")]
+
+
+def test_the_database_refuses_a_discount_without_a_value():
+    with pytest.raises(IntegrityError, match="reward_discount_has_value"), transaction.atomic():
+        Reward.objects.create(name="Some off", kind=RewardKind.DISCOUNT, cost_points=10)
+
+    assert not Reward.objects.exists()
+
+
+def test_admin_refuses_a_discount_without_a_value_as_a_form_error(admin_client_logged):
+    response = admin_client_logged.post(
+        reverse("admin:rewards_reward_add"),
+        {"name": "Some off", "kind": "discount", "cost_points": "10", "stages": "[]", "voucher_valid_days": "30"},
+    )
+
+    assert response.status_code == 200
+    assert "A discount needs its currency value (the amount off)." in response.content.decode()
+    assert not Reward.objects.exists()

@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from members.models import Member, MemberHabit, Purchase, PurchaseLine, Stage, StageChange
 from members.services import member_suspend
@@ -195,3 +198,19 @@ def test_quote_without_a_member(api, member):
     del body["member"]
 
     assert api.post("/api/v1/quotes/", body, format="json").json()["points"] == 25
+
+
+@pytest.mark.parametrize("path", ["/api/v1/purchases/", "/api/v1/quotes/"])
+def test_purchase_time_beyond_the_clock_skew_is_a_400_on_occurred_at(api, member, path):
+    ahead = (timezone.now() + timedelta(hours=5)).isoformat()
+
+    response = post(api, path, purchase_body(member, "100.00", occurred_at=ahead))
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "in_the_future",
+        "detail": "A purchase cannot be in the future.",
+        "errors": {"occurred_at": ["A purchase cannot be in the future."]},
+    }
+    assert not Purchase.objects.exists()
+    assert Member.objects.get(pk=member.pk).points_balance == 0

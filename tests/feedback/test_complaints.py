@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,6 +16,7 @@ from feedback.complaints import (
 )
 from feedback.models import Complaint, ComplaintEvent, ComplaintStatus, EventKind
 from feedback.selectors import complaint_metrics, complaint_queue
+from loyalty.admin_display import duration_label
 from loyalty.errors import DomainError
 from members.models import Member
 from messaging.models import OutboxMessage
@@ -201,3 +203,31 @@ def test_assigning_an_owner_is_recorded(complaint, staff_user):
     complaint_assign(complaint=complaint, owner=staff_user, actor=staff_user)
 
     assert complaint.events.filter(kind=EventKind.ASSIGNED).exists()
+
+
+def test_admin_metrics_page_shows_durations_in_words_and_category_labels(admin_client_logged, member, store):
+    answered = complaint_file(text="Cold coffee", category="product", member=member, store=store)
+    Complaint.objects.filter(pk=answered.pk).update(
+        first_responded_at=F("created_at") + timedelta(hours=2, minutes=5, seconds=30)
+    )
+
+    page = admin_client_logged.get(reverse("admin:feedback_complaint_metrics")).content.decode()
+
+    assert "<td>2 h 05 min</td>" in page
+    assert "Category: Product quality" in page
+    assert "Category: product<" not in page
+    assert "2:05:30" not in page
+
+
+@pytest.mark.parametrize(
+    ("duration", "label"),
+    [
+        (None, "-"),
+        (timedelta(microseconds=698), "under 1 min"),
+        (timedelta(minutes=7, seconds=59), "7 min"),
+        (timedelta(hours=2, minutes=5), "2 h 05 min"),
+        (timedelta(days=3, hours=4, minutes=59), "3 d 4 h"),
+    ],
+)
+def test_duration_labels(duration, label):
+    assert duration_label(duration) == label

@@ -107,4 +107,30 @@ def test_foreign_currency_is_refused(member, store):
 def test_purchase_in_the_future_is_refused(member, store):
     with pytest.raises(DomainError) as err:
         buy(member, store, "100.00", occurred_at=timezone.now() + timedelta(days=3))
-    assert "occurred_at" in err.value.errors
+    assert err.value.errors == {"occurred_at": ["A purchase cannot be in the future."]}
+
+
+def test_purchase_five_hours_ahead_is_refused_and_changes_nothing(member, store):
+    with pytest.raises(DomainError) as err:
+        buy(member, store, "100.00", occurred_at=timezone.now() + timedelta(hours=5))
+
+    assert (err.value.code, err.value.status_code) == ("in_the_future", 400)
+    member.refresh_from_db()
+    assert (member.points_balance, member.lifetime_spend, member.purchase_count) == (0, 0, 0)
+    assert not Purchase.objects.exists()
+
+
+def test_purchase_within_the_clock_skew_allowance_is_recorded(member, store):
+    """A till whose clock runs a few minutes fast still records its sales (default allowance 10 min)."""
+    purchase = buy(member, store, "100.00", occurred_at=timezone.now() + timedelta(minutes=9))
+
+    assert purchase.points_earned == 10
+
+
+def test_clock_skew_allowance_is_a_setting(member, store, settings):
+    settings.PURCHASE_CLOCK_SKEW_MINUTES = 0
+
+    with pytest.raises(DomainError) as err:
+        buy(member, store, "100.00", occurred_at=timezone.now() + timedelta(minutes=1))
+
+    assert err.value.code == "in_the_future"

@@ -81,7 +81,11 @@ def test_rewards_for_member_lists_only_what_they_can_redeem(rich_member, trial):
     Reward.objects.create(name="Grinder", kind=RewardKind.FREE_PRODUCT, cost_points=5000)
     Reward.objects.create(name="Sold out", kind=RewardKind.EVENT, cost_points=10, stock=0)
     Reward.objects.create(
-        name="Old", kind=RewardKind.DISCOUNT, cost_points=10, available_until=timezone.now() - timedelta(days=1)
+        name="Old",
+        kind=RewardKind.DISCOUNT,
+        value=5,
+        cost_points=10,
+        available_until=timezone.now() - timedelta(days=1),
     )
 
     assert [r.name for r in rewards_for_member(member=rich_member)] == ["New-roast tasting"]
