@@ -1,12 +1,14 @@
 """Shared fixtures. Tests run against the real PostgreSQL and Redis on 127.0.0.1 (see Makefile)."""
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from loyalty.config_cache import invalidate_all
 from stores.authentication import api_key_cache_clear
+from tests.clock import FROZEN_DATES
 from tests.factories import MemberFactory, StoreFactory, create_api_key
 
 
@@ -93,7 +95,21 @@ def tiers(db):
     return standard_tiers()
 
 
+@pytest.fixture(params=list(FROZEN_DATES.values()), ids=list(FROZEN_DATES))
+def frozen_dates(request):
+    """Run the test once at each of `FROZEN_DATES` (apply with `pytest.mark.usefixtures`).
+
+    The clock ticks on from the moment (`tick=True`) so that events of a test still follow each
+    other in time. Only Python's clock travels: PostgreSQL's now() does not, so the product decides
+    business dates with `timezone.now()`, never with database time."""
+    with time_machine.travel(request.param, tick=True):
+        yield request.param
+
+
 @pytest.fixture
-def now():
-    """The moment the test starts: tests that place events in time measure from it."""
+def now(request):
+    """The moment the test starts: tests that place events in time measure from it (under
+    `frozen_dates`, the frozen moment)."""
+    if "frozen_dates" in request.fixturenames:
+        request.getfixturevalue("frozen_dates")
     return timezone.now()
