@@ -3,6 +3,7 @@ and a chunk redelivered after a worker died is simply run again."""
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class RunStatus(models.TextChoices):
@@ -38,7 +39,7 @@ class JobRun(models.Model):
         indexes = [models.Index(fields=["name", "status", "-as_of"])]
 
     def __str__(self):
-        return f"{self.name} as of {self.as_of:%Y-%m-%d %H:%M} ({self.status})"
+        return f"{self.name} as of {timezone.localtime(self.as_of):%Y-%m-%d %H:%M} ({self.status})"
 
     @property
     def seconds(self) -> float | None:

@@ -3,6 +3,8 @@
 
 import pytest
 
+from feedback.models import FollowUpKind, FollowUpOutcome
+from feedback.services import follow_up_record
 from jobs.services import job_run_now
 from members.models import Member
 from rewards.earning import earning_setup_invalidate
@@ -114,3 +116,32 @@ def test_a_tier_valid_until_the_last_day_of_a_month_ends_at_that_moment_in_shang
     assert (before.examined, after.changed) == (0, 1)
     assert member.tier.code == "silver"
     assert member.tier_valid_until == shanghai(2029, 4, 30, 23, 30)
+
+
+# --- dates shown to people -----------------------------------------------------------------
+
+
+def test_a_lot_is_labelled_with_its_shanghai_expiry(member, store):
+    with at(shanghai(2027, 3, 1, 0, 30)):  # rolling 24 months: 1 March 2029 00:30, in UTC 28 February
+        buy(member, store, "100.00", occurred_at=shanghai(2027, 3, 1, 0, 30))
+
+    assert str(PointsLot.objects.get(member=member)) == "10/10 until 2029-03-01 00:30"
+
+
+def test_a_job_run_is_labelled_with_its_shanghai_time():
+    with at(shanghai(2028, 1, 1, 0, 30)):
+        run = job_run_now(name="expire_points").run
+
+    assert str(run) == "expire_points as of 2028-01-01 00:30 (done)"
+
+
+def test_a_follow_up_is_labelled_with_its_shanghai_date(member, staff_user):
+    visit = follow_up_record(
+        member=member,
+        kind=FollowUpKind.VISIT,
+        staff_user=staff_user,
+        happened_at=shanghai(2027, 3, 1, 7, 0),
+        outcome=FollowUpOutcome.REACHED,
+    )
+
+    assert str(visit) == f"Visit with {member.pk} on 2027-03-01"

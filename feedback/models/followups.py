@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from members.models import Member
 
@@ -35,7 +36,7 @@ class FollowUp(models.Model):
         ordering = ["-happened_at"]
 
     def __str__(self):
-        return f"{self.get_kind_display()} with {self.member_id} on {self.happened_at:%Y-%m-%d}"
+        return f"{self.get_kind_display()} with {self.member_id} on {timezone.localtime(self.happened_at):%Y-%m-%d}"
 
 
 class LeaveReason(models.TextChoices):

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from members.models import Member, Purchase, Return
 from stores.models import Channel, Store, StoreApiKey
@@ -234,7 +235,7 @@ class PointsLot(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.remaining}/{self.points} until {self.expires_at:%Y-%m-%d}"
+        return f"{self.remaining}/{self.points} until {timezone.localtime(self.expires_at):%Y-%m-%d %H:%M}"
 
 
 class LotConsumption(models.Model):
