@@ -118,6 +118,7 @@ def audience(campaign: Campaign, *, as_of: datetime, params: dict, id_range: tup
             top = _spend_by_member(as_of, id_range).filter(spend__gte=params["threshold"]).values("member")
         members = members.filter(pk__in=top).exclude(_surprised_recently(campaign, as_of))
     elif kind == CampaignKind.BIRTHDAY:
+        # By Shanghai month, so a 29 February birthday is celebrated every February, leap or not.
         members = members.filter(birthday__month=timezone.localtime(as_of).month)
     elif kind == CampaignKind.WIN_BACK:
         latest = LostCustomerInterview.objects.filter(member=OuterRef("pk")).order_by("-happened_at")

@@ -1,12 +1,16 @@
 """Shared fixtures. Tests run against the real PostgreSQL and Redis on 127.0.0.1 (see Makefile)."""
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from loyalty.config_cache import invalidate_all
 from stores.authentication import api_key_cache_clear
+from tests.clock import FROZEN_DATES
 from tests.factories import MemberFactory, StoreFactory, create_api_key
 
 
@@ -105,7 +109,31 @@ def tiers(db):
     return standard_tiers()
 
 
+@pytest.fixture(params=list(FROZEN_DATES.values()), ids=list(FROZEN_DATES))
+def frozen_dates(request, db):
+    """Run the test once at each of `FROZEN_DATES` (apply with `pytest.mark.usefixtures`).
+
+    The clock ticks on from the moment (`tick=True`) so that events of a test still follow each
+    other in time. Only Python's clock travels: PostgreSQL's now() does not, so the product decides
+    business dates with `timezone.now()`, never with database time."""
+    from feedback.models import GridPolicy
+    from members.models import StagePolicy
+
+    with time_machine.travel(request.param, tick=True):
+        # The policy rows the migrations wrote carry today's real date, which is after the frozen
+        # moment once that is in the past: the jobs would read it as "rules edited since the last
+        # run" and run in full. Within the test, the policies were last edited just before it.
+        before = timezone.now() - timedelta(seconds=1)
+        for policy in (StagePolicy, GridPolicy):
+            policy.objects.update(updated_at=before)
+        invalidate_all()
+        yield request.param
+
+
 @pytest.fixture
-def now():
-    """The moment the test starts: tests that place events in time measure from it."""
+def now(request):
+    """The moment the test starts: tests that place events in time measure from it (under
+    `frozen_dates`, the frozen moment)."""
+    if "frozen_dates" in request.fixturenames:
+        request.getfixturevalue("frozen_dates")
     return timezone.now()

@@ -14,7 +14,8 @@ from tests.campaigns.conftest import run_campaign
 from tests.factories import MemberFactory, buy
 from tests.ledger_checks import assert_ledger_consistent
 
-pytestmark = pytest.mark.django_db
+# Dates matter here: every test runs at each of the frozen moments (tests/clock.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_dates")]
 
 
 def spenders(store, amounts):
@@ -59,8 +60,13 @@ def test_birthday_grants_once_per_year(make_campaign, store):
     MemberFactory(birthday=date(1990, today.month % 12 + 1, 1))
     campaign = make_campaign("birthday")
 
+    # Another day of the same birthday month (the day before, on the month's last day).
+    other_day = timezone.now() + timedelta(days=1)
+    if timezone.localtime(other_day).month != today.month:
+        other_day = timezone.now() - timedelta(days=1)
+
     run_campaign(campaign)
-    run_campaign(campaign, as_of=timezone.now() + timedelta(days=1))
+    run_campaign(campaign, as_of=other_day)
 
     assert list(CampaignGrant.objects.values_list("member", "grant_key")) == [(born.pk, f"birthday:{today.year}")]
 

@@ -19,8 +19,9 @@ from tests.factories import MemberFactory, buy
 pytestmark = pytest.mark.django_db
 
 
-def birthday_people(count, **fields):
-    month = timezone.localdate().month
+def birthday_people(count, *, as_of=None, **fields):
+    """Members whose birthday month is that of `as_of` (default now), in Shanghai."""
+    month = timezone.localtime(as_of or timezone.now()).month
     return [MemberFactory(birthday=date(1985, month, 2), **fields) for _ in range(count)]
 
 
@@ -63,6 +64,7 @@ def test_points_budget_caps_grants(make_campaign):
     assert (campaign.granted_members, campaign.granted_points) == (3, 300)
 
 
+@pytest.mark.usefixtures("frozen_dates")
 def test_a_rerun_grants_nothing_more(make_campaign):
     birthday_people(5)
     campaign = make_campaign("birthday")
@@ -94,10 +96,14 @@ def test_admin_dry_run_page(admin_client_logged, make_campaign):
     assert "Would be treated" in page and "Nothing has been written" in page
 
 
-def test_measurement_compares_treated_with_holdout(make_campaign, store):
-    members = birthday_people(60)
-    campaign = make_campaign("birthday", holdout_percent=30, offer_days=14)
-    run_campaign(campaign, as_of=timezone.now() - timedelta(days=2))
+@pytest.mark.usefixtures("frozen_dates")
+def test_measurement_compares_treated_with_holdout(make_campaign, store, now):
+    # The run was two days ago: its audience is who had their birthday month then, which on the
+    # 1st or 2nd of a month is last month's.
+    ran_at = now - timedelta(days=2)
+    members = birthday_people(60, as_of=ran_at)
+    campaign = make_campaign("birthday", holdout_percent=30, offer_days=14, starts_at=ran_at - timedelta(days=1))
+    run_campaign(campaign, as_of=ran_at)
     treated = set(CampaignGrant.objects.filter(holdout=False).values_list("member", flat=True))
     for member in members:
         if member.pk in treated:
@@ -131,6 +137,7 @@ def test_launch_checks_the_campaign_is_complete():
         campaign_launch(campaign=campaign)
 
 
+@pytest.mark.usefixtures("frozen_dates")
 def test_due_campaigns_run_once_a_day(make_campaign):
     campaign = make_campaign("birthday")
     assert campaign_runs_due() == [campaign.pk]

@@ -28,6 +28,7 @@ from tests.ledger_checks import assert_ledger_consistent
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.usefixtures("frozen_dates")
 def test_service_desk_files_a_complaint_with_its_response_target(api, member):
     before = timezone.now()
     response = post(
@@ -118,6 +119,7 @@ def manager(django_user_model):
     return user
 
 
+@pytest.mark.usefixtures("frozen_dates")
 def test_escalation_happens_once_per_breach_even_when_rerun(complaint, manager):
     late = complaint.first_response_due_at + timedelta(minutes=1)
 
@@ -129,6 +131,7 @@ def test_escalation_happens_once_per_breach_even_when_rerun(complaint, manager):
     assert "response target" in messages.get().subject
 
 
+@pytest.mark.usefixtures("frozen_dates")
 def test_missing_the_resolution_target_is_a_second_breach(complaint, manager, staff_user):
     complaint_change_status(complaint=complaint, status="in_progress", actor=staff_user)
 
@@ -137,6 +140,7 @@ def test_missing_the_resolution_target_is_a_second_breach(complaint, manager, st
     assert Complaint.objects.get(pk=complaint.pk).resolution_escalated_at is not None
 
 
+@pytest.mark.usefixtures("frozen_dates")
 def test_a_complaint_answered_in_time_is_not_escalated(complaint, manager, staff_user):
     complaint_change_status(complaint=complaint, status="in_progress", actor=staff_user)
 

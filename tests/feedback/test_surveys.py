@@ -54,6 +54,7 @@ def test_the_sample_is_exactly_the_configured_share_at_100_percent(store, survey
     assert invite(members).changed == 5
 
 
+@pytest.mark.usefixtures("frozen_dates")
 def test_members_are_invited_at_most_once_in_90_days(store, survey, member):
     Survey.objects.filter(pk=survey.pk).update(sample_percent=100)
     Member.objects.filter(pk=member.pk).update(consent_email=True)
@@ -78,6 +79,7 @@ def test_members_without_consent_or_suspended_are_not_invited(store, survey):
     assert invite([no_consent, suspended]).changed == 0
 
 
+@pytest.mark.usefixtures("frozen_dates")
 def test_rerunning_the_invitation_job_invites_nobody_twice(store, survey, member):
     Survey.objects.filter(pk=survey.pk).update(sample_percent=100)
     Member.objects.filter(pk=member.pk).update(consent_email=True)
@@ -127,6 +129,7 @@ def test_answering_stores_answers_and_feedback_once(client, invitation, member):
     assert invitation.status == InvitationStatus.ANSWERED
 
 
+@pytest.mark.usefixtures("frozen_dates")
 def test_an_expired_link_is_410(client, invitation):
     SurveyInvitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
 

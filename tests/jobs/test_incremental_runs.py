@@ -17,7 +17,8 @@ from members.services import purchase_return
 from messaging.models import OutboxMessage
 from tests.factories import MemberFactory, buy
 
-pytestmark = pytest.mark.django_db
+# Dates matter here: every test runs at each of the frozen moments (tests/clock.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_dates")]
 
 
 def _repeat_buyer(store, now, *days_ago):

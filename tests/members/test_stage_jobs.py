@@ -12,7 +12,8 @@ from members.journey import lapse_detect, stage_policy_invalidate
 from members.models import LapseState, Member, Stage, StageChange, StagePolicy
 from tests.factories import MemberFactory, buy
 
-pytestmark = pytest.mark.django_db
+# Dates matter here: every test runs at each of the frozen moments (tests/clock.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_dates")]
 
 
 def test_a_repeat_buyer_falls_back_when_purchases_leave_the_window(member, store, now):

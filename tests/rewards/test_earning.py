@@ -56,6 +56,7 @@ def test_channel_and_store_multipliers_multiply_together():
     assert quote([line("100")], channel="store", store_id=store.pk).points == 15
 
 
+@pytest.mark.usefixtures("frozen_dates")
 def test_promotion_window_applies_only_inside_it(now):
     EarningRule.objects.create(name="Double", multiplier=2, starts_at=now, ends_at=now + timedelta(days=7))
     assert quote([line("100")], at=now + timedelta(days=1)).points == 20

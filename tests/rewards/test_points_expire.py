@@ -9,7 +9,8 @@ from rewards.services import points_expire, points_redeem
 from tests.factories import MemberFactory, buy
 from tests.ledger_checks import assert_ledger_consistent
 
-pytestmark = pytest.mark.django_db
+# Dates matter here: every test runs at each of the frozen moments (tests/clock.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_dates")]
 
 
 def test_lots_expire_on_their_date_and_not_before(member, store):

@@ -1,6 +1,7 @@
 """Tier upgrades at once, downgrades one step at requalification, pins, and advance notice."""
 
-from datetime import timedelta
+import calendar
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -15,7 +16,13 @@ from tests.factories import buy
 from tiers.models import TierChange, TierChangeKind
 from tiers.services import tier_downgrade_notices, tier_pin, tiers_requalify
 
-pytestmark = pytest.mark.django_db
+# Dates matter here: every test runs at each of the frozen moments (tests/clock.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_dates")]
+
+
+def same_day_next_year(day: date) -> date:
+    """The same local date a year later; 29 February becomes 28 February."""
+    return day.replace(year=day.year + 1, day=min(day.day, calendar.monthrange(day.year + 1, day.month)[1]))
 
 
 def tier_of(member):
@@ -36,7 +43,7 @@ def test_the_purchase_that_crosses_a_threshold_upgrades_at_once(tiers, member, s
 
     member.refresh_from_db()
     assert member.tier.code == "silver"
-    assert member.tier_valid_until.date() == (timezone.now() + timedelta(days=365)).date()
+    assert timezone.localtime(member.tier_valid_until).date() == same_day_next_year(timezone.localdate())
     change = TierChange.objects.filter(member=member).first()
     assert (change.kind, change.qualifying_spend) == (TierChangeKind.UPGRADE, Decimal("2000.00"))
 
