@@ -137,8 +137,9 @@ def job_chunk_run(*, chunk_id: int) -> bool:
     try:
         with transaction.atomic():
             # Held until the work commits: the watchdog skips a chunk whose worker is alive.
-            if not JobChunk.objects.select_for_update().filter(pk=chunk_id, status=ChunkStatus.RUNNING).exists():
-                return False
+            mine = JobChunk.objects.select_for_update().filter(pk=chunk_id, status=ChunkStatus.RUNNING)
+            if not list(mine.values_list("pk", flat=True)):
+                return False  # another delivery finished it while this one waited
             result = JOBS[run.name].chunk(
                 as_of=run.as_of,
                 member_id_from=chunk.id_from,
