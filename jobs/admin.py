@@ -46,12 +46,11 @@ class JobChunkInline(ReadOnlyAdminMixin, admin.TabularInline):
 
     @admin.display(description=_("last error"))
     def last_error(self, chunk):
-        # The traceback's last line says what went wrong; the whole of it is there on a click.
+        # The first line says what went wrong; the traceback is there on a click.
         if not chunk.error:
             return "-"
-        return format_html(
-            "<details><summary>{}</summary><pre>{}</pre></details>", chunk.error.strip().splitlines()[-1], chunk.error
-        )
+        what, _, where = chunk.error.partition("\n\n")
+        return format_html("<details><summary>{}</summary><pre>{}</pre></details>", what, where)
 
 
 @admin.register(JobRun)

@@ -153,7 +153,6 @@ def job_chunk_run(*, chunk_id: int) -> bool:
                 examined=result.examined,
                 changed=result.changed,
                 finished_at=timezone.now(),
-                error="",
             )
             JobRun.objects.filter(pk=run.pk).update(
                 chunks_done=F("chunks_done") + 1,
@@ -178,7 +177,9 @@ def _chunk_failed(*, chunk_id: int, run_id: int, exc: Exception) -> int | None:
     chunk = JobChunk.objects.select_for_update().get(pk=chunk_id)
     if chunk.status != ChunkStatus.RUNNING:
         return None  # another delivery settled it meanwhile
-    error = "".join(traceback.format_exception(exc, limit=-8))[-4000:]
+    # What went wrong on the first line (the admin shows it), then where.
+    what = "".join(traceback.format_exception_only(exc)).strip().splitlines()[0]
+    error = f"{what}\n\n{''.join(traceback.format_exception(exc, limit=-8))[-4000:]}"
     failures = chunk.failures + 1
     give_up = failures > settings.JOB_CHUNK_MAX_RETRIES
     JobChunk.objects.filter(pk=chunk_id).update(
