@@ -4,13 +4,10 @@ first (a run-level lock), then joins the run still going or continues from the o
 To be sure the two runs overlap, the test holds the member's row (FOR UPDATE) while they start:
 each run decides and then waits to write; the row is let go once both are waiting."""
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
-import psycopg2
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignGrant, CampaignStatus
@@ -21,7 +18,7 @@ from jobs.services import job_run_now
 from members.models import ChangeKind, Member, Stage, StageChange
 from messaging.models import OutboxMessage
 from rewards.models import EntryKind, LedgerEntry, PointsLot
-from tests.concurrency import run_concurrently
+from tests.concurrency import hold_member_row, run_concurrently, wait_until_held_up_by
 from tests.factories import MemberFactory, buy, standard_tiers
 from tiers.models import TierChange
 
@@ -116,44 +113,15 @@ def test_every_registered_job_has_a_concurrency_case():
     assert set(SETUPS) == set(JOBS)
 
 
-def _hold_member_row(member_id):
-    db = connection.settings_dict
-    holder = psycopg2.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"])
-    holder.cursor().execute("SELECT id FROM members_member WHERE id = %s FOR UPDATE", [member_id])
-    return holder
-
-
-def _wait_until_held_up_by(holder, count, timeout=60):
-    """Until `count` sessions wait, directly or behind another waiting session, for `holder`."""
-    holder_pid = holder.get_backend_pid()
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT pid, pg_blocking_pids(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            blockers = dict(cursor.fetchall())
-            held_up, grew = set(), True
-            while grew:
-                before = len(held_up)
-                held_up |= {pid for pid, by in blockers.items() if set(by) & (held_up | {holder_pid})}
-                grew = len(held_up) > before
-            if len(held_up) >= count:
-                return
-            time.sleep(0.05)
-    raise AssertionError(f"{count} sessions did not come to wait for the held row within {timeout}s")
-
-
 @pytest.mark.parametrize("name", sorted(JOBS))
 def test_two_runs_of_a_job_at_once_do_the_work_once(name, store, now):
     setup, expected = SETUPS[name]
     member, as_of, params, work = setup(store, now)
-    holder = _hold_member_row(member.pk)
+    holder = hold_member_row(member.pk)
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         both = pool.submit(run_concurrently, lambda i: job_run_now(name=name, as_of=as_of, params=params).run.pk, 2)
-        _wait_until_held_up_by(holder, 2)
+        wait_until_held_up_by(holder, 2)
         holder.rollback()
         runs = both.result(timeout=120)
     holder.close()
