@@ -71,7 +71,9 @@ class JobChunk(models.Model):
     status = models.CharField(max_length=10, choices=ChunkStatus.choices, default=ChunkStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("When a worker last took it (a stale claim is re-queued).")
+        null=True,
+        blank=True,
+        help_text=_("When a worker last took it, or when its retry is due (a stale one is queued again)."),
     )
     failures = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True, help_text=_("The last failure, as the worker saw it."))
@@ -85,8 +87,14 @@ class JobChunk(models.Model):
             models.UniqueConstraint(fields=["run", "index"], name="job_chunk_unique_index"),
             models.CheckConstraint(condition=Q(id_to__gt=models.F("id_from")), name="job_chunk_range_not_empty"),
         ]
-        # The watchdog looks for claimed chunks only, a handful at any time.
-        indexes = [models.Index(fields=["claimed_at"], condition=Q(status="running"), name="job_chunk_claimed_running")]
+        # The watchdog looks at claimed chunks and those waiting for a retry, a handful at a time.
+        indexes = [
+            models.Index(
+                fields=["claimed_at"],
+                condition=Q(status="running") | Q(status="pending", failures__gt=0),
+                name="job_chunk_watched",
+            )
+        ]
 
     def __str__(self):
         return f"{self.run.name} chunk {self.index} [{self.id_from}, {self.id_to})"

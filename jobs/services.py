@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, F, Max, Min, Value, When
+from django.db.models import Case, F, Max, Min, Q, Value, When
 from django.utils import timezone
 
 from loyalty.errors import field_error
@@ -182,14 +182,17 @@ def _chunk_failed(*, chunk_id: int, run_id: int, exc: Exception) -> int | None:
     error = f"{what}\n\n{''.join(traceback.format_exception(exc, limit=-8))[-4000:]}"
     failures = chunk.failures + 1
     give_up = failures > settings.JOB_CHUNK_MAX_RETRIES
+    countdown = None if give_up else settings.JOB_CHUNK_RETRY_DELAY * 2 ** (failures - 1)
     JobChunk.objects.filter(pk=chunk_id).update(
         status=ChunkStatus.FAILED if give_up else ChunkStatus.PENDING,
         failures=failures,
         error=error,
         finished_at=timezone.now() if give_up else None,
+        # When the retry is due: if the worker holding the retry dies, the watchdog steps in.
+        claimed_at=None if give_up else timezone.now() + timedelta(seconds=countdown),
     )
     if not give_up:
-        return settings.JOB_CHUNK_RETRY_DELAY * 2 ** (failures - 1)
+        return countdown
     JobRun.objects.filter(pk=run_id).update(chunks_failed=F("chunks_failed") + 1)
     _run_finish_if_complete(run_id)
     return None
@@ -199,12 +202,14 @@ def _chunk_failed(*, chunk_id: int, run_id: int, exc: Exception) -> int | None:
 def job_chunks_requeue_stale(*, now: datetime | None = None) -> list[int]:
     """The chunks to queue again: claimed more than JOB_CHUNK_STALE_AFTER ago, not finished, and
     no longer locked by the worker that claimed them (it died, so its transaction was rolled
-    back). A chunk still being worked on is locked and skipped, however long it takes."""
+    back), or whose retry is that much overdue (the worker holding the retry died). A chunk still
+    being worked on is locked and skipped, however long it takes."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.JOB_CHUNK_STALE_AFTER)
     stale = list(
         JobChunk.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(status=ChunkStatus.RUNNING, claimed_at__lt=cutoff, run__status=RunStatus.RUNNING)
+        .filter(claimed_at__lt=cutoff, run__status=RunStatus.RUNNING)
+        .filter(Q(status=ChunkStatus.RUNNING) | Q(status=ChunkStatus.PENDING, failures__gt=0))
         .order_by("pk")
         .values_list("pk", flat=True)
     )

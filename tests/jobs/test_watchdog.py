@@ -14,11 +14,12 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from jobs.models import ChunkStatus, JobChunk, RunStatus
-from jobs.services import job_chunk_run, job_chunks_requeue_stale, job_run_start
+from jobs.services import ChunkRetry, job_chunk_run, job_chunks_requeue_stale, job_run_start
 from jobs.tasks import requeue_stale_chunks, start_job
 from members.models import Member, Stage, StageChange
 from tests.concurrency import hold_member_row, wait_until_held_up_by
 from tests.factories import MemberFactory, buy
+from tests.jobs.failures import refuse_rows
 from tests.jobs.workers import forget_messages, start_worker, stop_worker, wait_for
 
 
@@ -59,6 +60,22 @@ def test_pending_and_finished_chunks_are_not_queued_again(store, now, settings):
 
     assert job_chunks_requeue_stale(now=now + timedelta(days=1)) == []
     assert list(run.chunks.order_by("index").values_list("status", flat=True)) == ["done", "pending"]
+
+
+@pytest.mark.django_db
+def test_a_retry_overdue_by_the_setting_is_queued_again(member, store, now, settings):
+    settings.JOB_CHUNK_STALE_AFTER = 60
+    _stale_member(member, store)
+    refuse_rows(StageChange, member_id=member.pk, times=1)  # rolled back with the test
+    run, _ = job_run_start(name="promote_stages", as_of=now, full=True)
+    with pytest.raises(ChunkRetry):
+        job_chunk_run(chunk_id=run.chunks.get().pk)
+    chunk = run.chunks.get()  # waiting for its retry, whose worker may die holding it
+    due = chunk.claimed_at
+
+    assert chunk.status == ChunkStatus.PENDING
+    assert job_chunks_requeue_stale(now=due + timedelta(seconds=59)) == []
+    assert job_chunks_requeue_stale(now=due + timedelta(seconds=61)) == [chunk.pk]
 
 
 @pytest.mark.django_db
