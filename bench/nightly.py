@@ -987,7 +987,7 @@ def run_job_in_worker(worker: Worker, name: str, *, as_of: datetime, full: bool,
     from jobs.tasks import run_chunk
 
     started = time.monotonic()
-    run = job_run_start(name=name, as_of=as_of, full=full, triggered_by="bench nightly (worker)")
+    run, _ = job_run_start(name=name, as_of=as_of, full=full, triggered_by="bench nightly (worker)")
     for chunk_id in run.chunks.order_by("index").values_list("pk", flat=True):
         run_chunk.delay(chunk_id)
     peak_rss = 0

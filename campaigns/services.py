@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from jobs.models import JobRun
+from jobs.models import JobRun, RunStatus
 from jobs.results import ChunkResult
 from loyalty.errors import DomainError, field_error
 from loyalty.sampling import bucket, held_out
@@ -397,10 +397,11 @@ def task_complete(*, task: StaffTask, outcome: str, notes: str = "", user=None) 
 
 
 def campaign_runs_due(*, as_of: datetime | None = None) -> list[int]:
-    """The campaigns to run now: active, in their window, not yet run today."""
+    """The campaigns to run now: active, in their window, not yet run today. A run that finished
+    with failures does not count, so the hourly schedule tries again (grants already made stay
+    unique, so only what failed is done)."""
     as_of = as_of or timezone.now()
     today = timezone.localtime(as_of).date()
-    ran_today = set(
-        JobRun.objects.filter(name="campaign", as_of__date=today).values_list("params__campaign", flat=True)
-    )
+    runs_today = JobRun.objects.filter(name="campaign", as_of__date=today).exclude(status=RunStatus.FAILED)
+    ran_today = set(runs_today.values_list("params__campaign", flat=True))
     return [pk for pk in campaigns_due(as_of).values_list("pk", flat=True) if pk not in ran_today]

@@ -3,14 +3,16 @@ and a chunk redelivered after a worker died is simply run again."""
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from loyalty.admin_display import local_time
 
 
 class RunStatus(models.TextChoices):
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    # Every chunk was tried; at least one still failed after its retries (its error is on it).
+    FAILED = "failed", _("Finished with failures")
 
 
 class JobRun(models.Model):
@@ -23,6 +25,7 @@ class JobRun(models.Model):
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)
+    chunks_failed = models.PositiveIntegerField(default=0, help_text=_("Chunks that still failed after their retries."))
     examined = models.PositiveBigIntegerField(default=0)
     changed = models.PositiveBigIntegerField(default=0)
     started_at = models.DateTimeField(auto_now_add=True)
@@ -34,10 +37,12 @@ class JobRun(models.Model):
         ordering = ["-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(chunks_done__lte=models.F("chunks_total")), name="job_run_chunks_le_total"
+                condition=Q(chunks_done__lte=models.F("chunks_total") - models.F("chunks_failed")),
+                name="job_run_chunks_le_total",
             ),
         ]
         indexes = [models.Index(fields=["name", "status", "-as_of"])]
+        permissions = [("run_job", _("Can start a batch job"))]
 
     def __str__(self):
         return f"{self.name} as of {local_time(self.as_of)} ({self.status})"
@@ -48,9 +53,10 @@ class JobRun(models.Model):
 
 
 class ChunkStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
 
 
 class JobChunk(models.Model):
@@ -66,6 +72,13 @@ class JobChunk(models.Model):
     )
     status = models.CharField(max_length=10, choices=ChunkStatus.choices, default=ChunkStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("When a worker last took it, or when its retry is due (a stale one is queued again)."),
+    )
+    failures = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True, help_text=_("The last failure, as the worker saw it."))
     examined = models.PositiveIntegerField(default=0)
     changed = models.PositiveIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -75,6 +88,14 @@ class JobChunk(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["run", "index"], name="job_chunk_unique_index"),
             models.CheckConstraint(condition=Q(id_to__gt=models.F("id_from")), name="job_chunk_range_not_empty"),
+        ]
+        # The watchdog looks at claimed chunks and those waiting for a retry, a handful at a time.
+        indexes = [
+            models.Index(
+                fields=["claimed_at"],
+                condition=Q(status="running") | Q(status="pending", failures__gt=0),
+                name="job_chunk_watched",
+            )
         ]
 
     def __str__(self):

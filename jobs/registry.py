@@ -22,7 +22,7 @@ NEVER = datetime.min.replace(tzinfo=UTC)
 
 def _expire_points(*, as_of, member_id_from, member_id_to, member_ids, since, run) -> ChunkResult:
     result = points_expire(as_of=as_of, member_id_from=member_id_from, member_id_to=member_id_to, member_ids=member_ids)
-    return ChunkResult(result.members, result.members)
+    return ChunkResult(examined=result.examined, changed=result.members)
 
 
 def _requalify_tiers(*, as_of, member_id_from, member_id_to, member_ids, since, run) -> ChunkResult:

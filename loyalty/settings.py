@@ -249,6 +249,14 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Members per chunk of a batch job: small enough for a chunk to finish in seconds, so several
 # workers share a run and a redelivered chunk costs little.
 JOB_CHUNK_SIZE = env.int("JOB_CHUNK_SIZE", default=20000)
+# A chunk claimed this long ago whose worker holds no lock on it any more (the worker died) is
+# queued again by `jobs.requeue_stale_chunks`, which beat runs every minute: a dead worker's
+# chunk runs again within this plus a minute.
+JOB_CHUNK_STALE_AFTER = env.int("JOB_CHUNK_STALE_AFTER", default=60)
+# A chunk that raises is tried again after JOB_CHUNK_RETRY_DELAY seconds, doubling each time, up
+# to JOB_CHUNK_MAX_RETRIES times; then it is marked failed and the run finishes with failures.
+JOB_CHUNK_MAX_RETRIES = env.int("JOB_CHUNK_MAX_RETRIES", default=3)
+JOB_CHUNK_RETRY_DELAY = env.int("JOB_CHUNK_RETRY_DELAY", default=30)
 CELERY_TIMEZONE = TIME_ZONE
 
 # Security: strict by default whenever DEBUG is off (manage.py check --deploy is clean).

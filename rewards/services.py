@@ -145,8 +145,9 @@ def points_bonus(*, member: Member, points: int, reason: str, actor: Actor) -> L
 
 @dataclass(frozen=True)
 class ExpiryResult:
-    members: int
+    members: int  # whose points expired
     points: int
+    examined: int  # members looked at: those given, or those holding a lot due
 
 
 EXPIRY_JOB = "expire_points"
@@ -167,7 +168,7 @@ def points_expire(
     holders = Member.objects.filter(pk__in=due.values("member_id") if member_ids is None else member_ids)
     locked = dict(holders.select_for_update().order_by("pk").values_list("pk", "points_balance"))
     if not locked:
-        return ExpiryResult(0, 0)
+        return ExpiryResult(0, 0, 0)
     due = due.filter(member_id__in=locked)
     totals = dict(due.order_by().values("member_id").annotate(total=Sum("remaining")).values_list("member_id", "total"))
     reason = f"lots due by {timezone.localtime(as_of):%Y-%m-%d %H:%M}"
@@ -190,4 +191,4 @@ def points_expire(
     # The members are locked: their new balances are known exactly.
     update_many([Member(pk=pk, points_balance=locked[pk] - total) for pk, total in totals.items()], ["points_balance"])
     due.update(remaining=0)
-    return ExpiryResult(len(totals), sum(totals.values()))
+    return ExpiryResult(len(totals), sum(totals.values()), len(locked))

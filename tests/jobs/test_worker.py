@@ -1,55 +1,26 @@
 """A real Celery worker, against the real Redis broker and the test database, runs a job."""
 
-import os
-import subprocess
-import sys
-import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
-from jobs.models import JobRun, RunStatus
+from jobs.models import RunStatus
 from jobs.tasks import start_job
-from loyalty.celery import app
-from members.models import Member, Stage
+from members.models import Member, Stage, StageChange
 from tests.factories import buy
-from tests.processes import database_url
+from tests.jobs.failures import refuse_rows, stop_refusing
+from tests.jobs.workers import forget_messages, start_worker, stop_worker, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def worker():
-    app.control.purge()  # nothing left over from other tests
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(connection.settings_dict),
-        "CONN_MAX_AGE": "0",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "loyalty", "worker", "--pool", "solo", "--loglevel", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    forget_messages()  # nothing left over from other tests
+    process = start_worker()
     yield process
-    process.terminate()
-    process.wait(timeout=30)
-
-
-def _wait_for(run_name, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = JobRun.objects.filter(name=run_name, status__in=[RunStatus.DONE, RunStatus.FAILED]).first()
-        if run:
-            return run
-        time.sleep(0.2)
-    raise AssertionError(f"{run_name} did not finish within {timeout}s")
+    stop_worker(process)
 
 
 def test_a_job_runs_through_the_broker_on_a_real_worker(worker, member, store, settings):
@@ -58,7 +29,7 @@ def test_a_job_runs_through_the_broker_on_a_real_worker(worker, member, store, s
 
     start_job.delay("promote_stages", True, "test")
 
-    run = _wait_for("promote_stages")
+    run = wait_for("promote_stages")
     assert (run.status, run.changed, run.triggered_by) == (RunStatus.DONE, 1, "test")
     assert Member.objects.get(pk=member.pk).stage == Stage.FIRST_TIME
 
@@ -81,7 +52,32 @@ def test_a_campaign_runs_on_a_real_worker(worker, store):
 
     start_job.delay("campaign", False, "test", {"campaign": campaign.pk})
 
-    run = _wait_for("campaign")
+    run = wait_for("campaign")
     assert (run.status, run.changed) == (RunStatus.DONE, 1)
     assert CampaignGrant.objects.get().member_id == member.pk
     assert Member.objects.get(pk=member.pk).points_balance == 88
+
+
+@pytest.fixture
+def refuse_stage_changes():
+    yield lambda **kwargs: refuse_rows(StageChange, **kwargs)
+    stop_refusing(StageChange)  # DDL outlives the flush between transactional tests
+
+
+def test_a_chunk_that_fails_is_retried_by_the_worker_after_its_delay(member, store, refuse_stage_changes):
+    buy(member, store, "50.00", occurred_at=timezone.now() - timedelta(days=400))
+    Member.objects.filter(pk=member.pk).update(stage=Stage.REPEAT)
+    message = refuse_stage_changes(member_id=member.pk, times=1)
+    forget_messages()
+    process = start_worker(JOB_CHUNK_RETRY_DELAY="1")
+    try:
+        start_job.delay("promote_stages", True, "test")
+        run = wait_for("promote_stages")
+    finally:
+        stop_worker(process)
+
+    chunk = run.chunks.get()
+    assert (run.status, run.changed) == (RunStatus.DONE, 1)
+    assert (chunk.attempts, chunk.failures) == (2, 1)
+    assert message in chunk.error
+    assert StageChange.objects.filter(member=member, kind="stage", run=run).count() == 1

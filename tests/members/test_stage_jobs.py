@@ -102,7 +102,7 @@ def test_jobs_split_members_into_chunks(store, settings, now):
 def test_a_chunk_whose_worker_died_is_run_again_without_duplicates(member, store, now):
     buy(member, store, "50.00", occurred_at=now - timedelta(days=300))
     buy(member, store, "50.00", occurred_at=now - timedelta(days=200))
-    run = job_run_start(name="promote_stages", as_of=now + timedelta(days=100), full=True)
+    run, _ = job_run_start(name="promote_stages", as_of=now + timedelta(days=100), full=True)
     chunk = run.chunks.get()
     # A worker claimed the chunk and was killed before its transaction committed.
     JobChunk.objects.filter(pk=chunk.pk).update(status=ChunkStatus.RUNNING, attempts=1)

@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from jobs.services import job_chunk_run, job_run_start
 from members.models import Member
 from rewards.models import EntryKind, LedgerEntry, PointsLot
 from rewards.services import points_expire, points_redeem
@@ -65,3 +66,31 @@ def test_old_lots_expire_while_newer_ones_stay(member, store):
     points_expire(as_of=timezone.now())
 
     assert assert_ledger_consistent(member.pk) == 5
+
+
+def test_expiry_counts_the_members_it_looked_at_apart_from_those_it_changed(store):
+    due, later, no_points = MemberFactory(), MemberFactory(), MemberFactory()
+    for member in (due, later):
+        buy(member, store, "100.00")
+    PointsLot.objects.filter(member=later).update(expires_at=timezone.now() + timedelta(days=3650))
+    as_of = PointsLot.objects.get(member=due).expires_at
+
+    result = points_expire(as_of=as_of, member_ids=[due.pk, later.pk, no_points.pk])
+
+    assert (result.examined, result.members, result.points) == (3, 1, 10)
+
+
+def test_the_expiry_job_reports_a_member_with_nothing_left_due_as_examined_not_changed(store):
+    due, spent = MemberFactory(), MemberFactory()
+    for member in (due, spent):
+        buy(member, store, "100.00")
+    as_of = max(PointsLot.objects.values_list("expires_at", flat=True))
+    run, _ = job_run_start(name="expire_points", as_of=as_of)
+    # Between the run's start and its chunk, one of them spends every point at the till.
+    points_redeem(member=spent, points=10, receipt_id="S", store=store)
+
+    job_chunk_run(chunk_id=run.chunks.get().pk)
+
+    run.refresh_from_db()
+    assert (run.examined, run.changed) == (2, 1)
+    assert LedgerEntry.objects.filter(kind=EntryKind.EXPIRE).values_list("member_id", flat=True).get() == due.pk
