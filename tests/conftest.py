@@ -6,7 +6,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from loyalty.config_cache import invalidate_all
-from stores.authentication import api_key_cache_clear
+from stores.key_cache import api_key_cache_clear
 from tests.factories import MemberFactory, StoreFactory, create_api_key
 
 
@@ -36,6 +36,14 @@ def pytest_sessionstart(session):
         redis.Redis.from_url(redis_url, socket_connect_timeout=3).ping()
     except (redis.RedisError, ValueError) as exc:
         pytest.exit(f"Redis is not reachable at {redis_url!r}: {exc}", 2)
+
+
+@pytest.fixture(autouse=True)
+def _rates_out_of_the_way(settings):
+    """Tests send bursts from one key (50 concurrent redemptions); the rate-limit tests set their
+    own low rates."""
+    for scope in ("READ", "WRITE", "LOOKUP", "ANON"):
+        setattr(settings, f"API_RATE_{scope}", "100000/second")
 
 
 @pytest.fixture(autouse=True)
