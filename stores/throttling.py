@@ -1,7 +1,8 @@
 """Rate limits for the POS API: per key, and per client address for requests without a valid key.
 
-Fixed one-period windows counted in Redis: one pipeline (INCR, EXPIRE, and the API key revocation
-count, see `stores.key_cache`) per request, so a check costs one round trip whatever the rate.
+Fixed one-period windows counted in Redis: one command per request (a small Lua script: INCR,
+EXPIRE on a new window, and GET of the API key revocation count, see `stores.key_cache`), so a
+check costs one round trip whatever the rate.
 DRF's SimpleRateThrottle keeps a list of timestamps per caller instead, which costs O(rate) per
 request at 100/second. A fixed window lets a caller burst up to twice its rate across a window
 edge; for a ceiling on abuse that is precise enough.
@@ -59,17 +60,32 @@ def _hit(name: str, period: int, *, with_revocations: bool) -> tuple[int, int | 
         django_cache.add(key, 0, timeout=period + 1)
         count = django_cache.incr(key)
         return count, key_cache.local_revocation_count() if with_revocations else None
-    pipe = client.pipeline(transaction=False)
-    pipe.incr(key)
-    pipe.expire(key, period + 1)
-    if with_revocations:
-        pipe.get(key_cache.REVOCATIONS_KEY)
     try:
-        results = pipe.execute()
+        count, revocations = _counter_script(client)(
+            keys=[key, key_cache.REVOCATIONS_KEY if with_revocations else key], args=[period + 1]
+        )
     except redis.RedisError:
         logger.warning("Rate limiter: Redis unreachable, request let through", exc_info=True)
         return 0, None
-    return results[0], int(results[2] or 0) if with_revocations else None
+    return count, int(revocations or 0) if with_revocations else None
+
+
+# INCR the window's counter (and give it an expiry when it is new) and read the revocation count,
+# as one command: one round trip, and less client work than a three-command pipeline
+# (bench/throttle.py measured both).
+_COUNTER_LUA = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return {n, redis.call('GET', KEYS[2]) or false}
+"""
+_scripts: dict[int, redis.commands.core.Script] = {}
+
+
+def _counter_script(client: redis.Redis):
+    script = _scripts.get(id(client))
+    if script is None:
+        script = _scripts[id(client)] = client.register_script(_COUNTER_LUA)
+    return script
 
 
 def _seconds_left(period: int) -> float:
