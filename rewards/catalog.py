@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from loyalty.errors import Conflict, DomainError, MemberSuspended, NotFound
 from members.models import Member
@@ -188,7 +189,7 @@ def voucher_cancel(*, voucher: Voucher, store: Store | None = None, api_key=None
     but undoing a sale is the issuing store's business. A campaign's voucher has no issuing store."""
     if not may_act_on(store=store, api_key=api_key, made_by_store_id=voucher.issued_store_id):
         raise VoucherOfOtherStore(
-            "This voucher was issued by another store (or by a campaign); cancel it there or at head office."
+            gettext("This voucher was issued by another store (or by a campaign); cancel it there or at head office.")
         )
     member = lock_member(voucher.member_id)
     voucher = Voucher.objects.select_for_update(of=("self",)).select_related("reward").get(pk=voucher.pk)

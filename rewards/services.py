@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from loyalty.errors import Conflict, DomainError, MemberSuspended, NotFound
 from loyalty.fastsql import insert_instance, update_many
@@ -105,8 +106,8 @@ def _insert_redemption(*, store, receipt_id: str, **fields) -> Redemption:
     if not insert_instance(redemption, skip_conflicts_on=["store", "receipt_id"]):
         existing = Redemption.objects.filter(store=store, receipt_id=receipt_id).values_list("public_id", flat=True)
         raise DuplicateRedemptionReceipt(
-            "Points were already redeemed on this receipt at this store.",
-            errors={"receipt_id": ["Points were already redeemed on this receipt at this store."]},
+            _("Points were already redeemed on this receipt at this store."),
+            errors={"receipt_id": [_("Points were already redeemed on this receipt at this store.")]},
             extra={"id": str(existing.first())},
         )
     return redemption
@@ -117,7 +118,7 @@ def redemption_cancel(*, redemption: Redemption, store, api_key=None) -> Redempt
     """Give a redemption's points back, once. Only the store that made it (or a chain-wide key,
     or staff) may: to another store it does not exist."""
     if not may_act_on(store=store, api_key=api_key, made_by_store_id=redemption.store_id):
-        raise NotFound("No such redemption.")
+        raise NotFound(_("No such redemption."))
     member = lock_member(redemption.member_id)
     redemption = Redemption.objects.select_for_update().get(pk=redemption.pk)
     if redemption.status == RedemptionStatus.CANCELLED:
