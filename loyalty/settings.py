@@ -29,6 +29,15 @@ def _decimal(name: str, default: str) -> Decimal:
     return value
 
 
+def _rate(name: str, default: str) -> str:
+    """A rate in DRF's syntax: a positive count, a slash, a period (second, minute, hour, day)."""
+    raw = env.str(name, default=default).strip()
+    number, _, period = raw.partition("/")
+    if not number.isdigit() or int(number) < 1 or period[:1] not in ("s", "m", "h", "d"):
+        raise ImproperlyConfigured(f"{name} must be a rate like 100/second or 600/minute, got {raw!r}")
+    return raw
+
+
 DEBUG = env.bool("DEBUG", default=False)
 
 _DEV_SECRET = "insecure-development-key-only-for-debug-mode-never-in-production"  # noqa: S105
@@ -191,6 +200,18 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="loyalty@example.com"
 SMS_BACKEND = env.str("SMS_BACKEND", default="messaging.backends.LoggingSmsBackend")
 # How long a POS idempotency key is remembered.
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=72)
+# API rate limits (stores/throttling.py), per key. A flagship store's tills together stay far
+# below them; they bound what a leaked key can do. Lookups (by phone or card, and enrolment, which
+# tells whether a phone is enrolled) are the scraping target and get a fifth of the read rate:
+# a till looks a member up about once per checkout, so even 40 busy tills on one key make ~2/s.
+API_RATE_READ = _rate("API_RATE_READ", "100/second")
+API_RATE_WRITE = _rate("API_RATE_WRITE", "50/second")
+API_RATE_LOOKUP = _rate("API_RATE_LOOKUP", "20/second")
+# Per client address, for requests without a key this process knows to be valid.
+API_RATE_ANON = _rate("API_RATE_ANON", "20/second")
+# Whether anyone may read the OpenAPI schema (/api/schema/); otherwise staff sessions and valid
+# API keys only. The Swagger UI page (/api/docs/) is a static viewer of that schema.
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=DEBUG)
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -206,6 +227,7 @@ WHITENOISE_USE_FINDERS = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["stores.authentication.StoreApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["stores.authentication.IsStore"],
+    "DEFAULT_THROTTLE_CLASSES": ["stores.throttling.ApiRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -267,8 +289,12 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-if env.bool("BEHIND_TLS_PROXY", default=False):
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The client address the per-address rate limit counts: the proxy's last X-Forwarded-For hop
+# behind the proxy, the socket's peer otherwise (a client could write any X-Forwarded-For).
+REST_FRAMEWORK["NUM_PROXIES"] = 1 if BEHIND_TLS_PROXY else 0
 # TLS is terminated and enforced by the edge proxy in front of gunicorn; in-store POS terminals
 # may also reach the app over the private network. Redirecting here would break those, so the
 # redirect is opt-in and its deploy warning is silenced only while it is off.

@@ -3,7 +3,9 @@ from django.urls import include, path
 from django.views import defaults
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
 
+from loyalty.api.docs import SCHEMA_AUTHENTICATION, ApiDocsVisible
 from loyalty.api.exceptions import api_not_found, api_server_error
 from loyalty.health import healthz
 
@@ -20,8 +22,18 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(authentication_classes=SCHEMA_AUTHENTICATION, permission_classes=[ApiDocsVisible]),
+        name="schema",
+    ),
+    # A static viewer: it shows the schema only to whom /api/schema/ serves it (the browser sends
+    # the admin session along), so the page itself stays reachable.
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[AllowAny]),
+        name="swagger-ui",
+    ),
     path("", include("feedback.urls")),
     path("", include("messaging.urls")),
 ]

@@ -26,6 +26,18 @@ def normalize_phone(raw: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def phone_masked(phone: str) -> str:
+    """A phone number a till may show: the national number with all but its first three and last
+    four digits hidden (+8613800138000 -> 138****8000); short numbers keep only their last two."""
+    try:
+        national = phonenumbers.national_significant_number(phonenumbers.parse(str(phone), settings.PHONE_REGION))
+    except phonenumbers.NumberParseException:
+        national = "".join(ch for ch in str(phone) if ch.isdigit())
+    if len(national) > 7:
+        return national[:3] + "*" * (len(national) - 7) + national[-4:]
+    return "*" * max(len(national) - 2, 0) + national[-2:]
+
+
 def luhn_check_digit(digits: str) -> str:
     total = 0
     for i, ch in enumerate(reversed(digits)):

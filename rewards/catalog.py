@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from loyalty.errors import Conflict, DomainError, MemberSuspended, NotFound
 from members.models import Member
+from stores.access import may_act_on
 from stores.models import Store
 from tiers.selectors import tier_by_id
 
@@ -31,6 +33,11 @@ class OutOfStock(Conflict):
 class NotEligible(DomainError):
     status_code = 403
     code = "not_eligible"
+
+
+class VoucherOfOtherStore(DomainError):
+    status_code = 403
+    code = "other_store"
 
 
 class VoucherUsed(Conflict):
@@ -177,7 +184,13 @@ def voucher_consume(*, voucher: Voucher, store: Store, receipt_id: str) -> Vouch
 
 @transaction.atomic
 def voucher_cancel(*, voucher: Voucher, store: Store | None = None, api_key=None, staff_user=None) -> Voucher:
-    """Cancel an unused voucher: its points come back (once) and its stock is returned."""
+    """Cancel an unused voucher: its points come back (once) and its stock is returned. Only the
+    store that issued it (or a chain-wide key, or staff) may: any store can see and use a voucher,
+    but undoing a sale is the issuing store's business. A campaign's voucher has no issuing store."""
+    if not may_act_on(store=store, api_key=api_key, made_by_store_id=voucher.issued_store_id):
+        raise VoucherOfOtherStore(
+            gettext("This voucher was issued by another store (or by a campaign); cancel it there or at head office.")
+        )
     member = lock_member(voucher.member_id)
     voucher = Voucher.objects.select_for_update(of=("self",)).select_related("reward").get(pk=voucher.pk)
     if voucher.status != VoucherStatus.ISSUED:

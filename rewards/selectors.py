@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 
 from loyalty.errors import NotFound
 from members.models import Member
+from stores.access import may_act_on
 
 from .models import LedgerEntry, PointsLot, Redemption
 
@@ -15,13 +16,15 @@ def ledger_entries(*, member: Member) -> QuerySet[LedgerEntry]:
     return LedgerEntry.objects.filter(member=member).order_by("-id")
 
 
-def redemption_get(*, public_id) -> Redemption:
+def redemption_get(*, public_id, store=None, api_key=None) -> Redemption:
+    """A redemption by public id; with `store`, only one that store (through `api_key`) may see
+    (see stores.access): another store's is "not found", so ids cannot be probed."""
     try:
         redemption_uuid = uuid.UUID(str(public_id))
     except ValueError:
         raise NotFound("No such redemption.") from None
-    redemption = Redemption.objects.filter(public_id=redemption_uuid).first()
-    if redemption is None:
+    redemption = Redemption.objects.select_related("member").filter(public_id=redemption_uuid).first()
+    if redemption is None or not may_act_on(store=store, api_key=api_key, made_by_store_id=redemption.store_id):
         raise NotFound("No such redemption.")
     return redemption
 

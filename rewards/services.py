@@ -4,6 +4,7 @@ Earning on a purchase and reversing on a return are called by the purchase servi
 `members.services`, inside their transaction.
 """
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -11,10 +12,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from loyalty.errors import Conflict, DomainError, MemberSuspended
-from loyalty.fastsql import update_many
+from loyalty.errors import Conflict, DomainError, MemberSuspended, NotFound
+from loyalty.fastsql import insert_instance, update_many
 from members.models import Member, Purchase, Return
+from stores.access import may_act_on
 
 from .earning import earning_setup, lot_expiry
 from .ledger import Actor, Source, lock_member, post_credit, post_debit, require_balance, restore_credit
@@ -25,6 +28,10 @@ MAX_POINTS_PER_OPERATION = 10_000_000
 
 class RedemptionAlreadyCancelled(Conflict):
     code = "already_cancelled"
+
+
+class DuplicateRedemptionReceipt(Conflict):
+    code = "duplicate_receipt"
 
 
 def _require_active(member: Member) -> None:
@@ -82,18 +89,36 @@ def points_redeem(*, member: Member, points: int, receipt_id: str, store, api_ke
     _require_active(member)
     require_balance(member, points)
     value = (Decimal(points) * earning_setup().policy.point_value).quantize(Decimal("0.01"), ROUND_HALF_UP)
-    redemption = Redemption.objects.create(
-        member=member, store=store, receipt_id=receipt_id, points=points, value=value
-    )
+    redemption = _insert_redemption(member=member, store=store, receipt_id=receipt_id, points=points, value=value)
     actor = Actor(store=store, api_key=api_key)
     post_debit(member, kind=EntryKind.REDEEM, points=points, actor=actor, source=Source(redemption=redemption))
     redemption.member = member
     return redemption
 
 
+def _insert_redemption(*, store, receipt_id: str, **fields) -> Redemption:
+    """A receipt pays with points once per store, whatever Idempotency-Key its retries carry: a
+    second redemption on it (even one racing the first) is refused with the first one's id. The
+    unique constraint decides; a concurrent duplicate waits for the first to commit."""
+    redemption = Redemption(
+        public_id=uuid.uuid4(), created_at=timezone.now(), store=store, receipt_id=receipt_id, **fields
+    )
+    if not insert_instance(redemption, skip_conflicts_on=["store", "receipt_id"]):
+        existing = Redemption.objects.filter(store=store, receipt_id=receipt_id).values_list("public_id", flat=True)
+        raise DuplicateRedemptionReceipt(
+            _("Points were already redeemed on this receipt at this store."),
+            errors={"receipt_id": [_("Points were already redeemed on this receipt at this store.")]},
+            extra={"id": str(existing.first())},
+        )
+    return redemption
+
+
 @transaction.atomic
 def redemption_cancel(*, redemption: Redemption, store, api_key=None) -> Redemption:
-    """Give a redemption's points back, once."""
+    """Give a redemption's points back, once. Only the store that made it (or a chain-wide key,
+    or staff) may: to another store it does not exist."""
+    if not may_act_on(store=store, api_key=api_key, made_by_store_id=redemption.store_id):
+        raise NotFound(_("No such redemption."))
     member = lock_member(redemption.member_id)
     redemption = Redemption.objects.select_for_update().get(pk=redemption.pk)
     if redemption.status == RedemptionStatus.CANCELLED:

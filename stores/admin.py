@@ -1,13 +1,14 @@
 from django.contrib import admin, messages
+from django.db import transaction
 
-from .authentication import api_key_cache_clear
+from .key_cache import api_key_cache_clear, api_key_revocations_bump
 from .models import IdempotencyRecord, Store, StoreApiKey
 from .services import store_api_key_create, store_api_key_revoke
 
 
 class StoreApiKeyInline(admin.TabularInline):
     model = StoreApiKey
-    fields = ("prefix", "label", "created_at", "last_used_at", "revoked_at")
+    fields = ("prefix", "label", "chain_wide", "member_details", "created_at", "last_used_at", "revoked_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -23,7 +24,7 @@ class StoreAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        api_key_cache_clear()
+        _announce_key_change()
 
     list_filter = ("channel", "active")
     search_fields = ("name", "code", "city")
@@ -43,12 +44,36 @@ class StoreAdmin(admin.ModelAdmin):
 
 @admin.register(StoreApiKey)
 class StoreApiKeyAdmin(admin.ModelAdmin):
-    list_display = ("prefix", "store", "label", "created_at", "last_used_at", "revoked_at")
-    list_filter = ("store", ("revoked_at", admin.EmptyFieldListFilter))
+    list_display = (
+        "prefix",
+        "store",
+        "label",
+        "chain_wide",
+        "member_details",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    list_filter = ("store", "chain_wide", "member_details", ("revoked_at", admin.EmptyFieldListFilter))
     search_fields = ("prefix", "label", "store__name")
     readonly_fields = ("store", "prefix", "created_at", "created_by", "last_used_at", "revoked_at")
-    fields = ("store", "label", "prefix", "created_at", "created_by", "last_used_at", "revoked_at")
+    fields = (
+        "store",
+        "label",
+        "prefix",
+        "chain_wide",
+        "member_details",
+        "created_at",
+        "created_by",
+        "last_used_at",
+        "revoked_at",
+    )
     actions = ["revoke"]
+
+    def save_model(self, request, obj, form, change):
+        # A changed scope must reach every process's key cache, as a revocation does.
+        super().save_model(request, obj, form, change)
+        _announce_key_change()
 
     def has_add_permission(self, request):
         # Keys are created through the store's action so the secret can be shown exactly once.
@@ -62,6 +87,11 @@ class StoreApiKeyAdmin(admin.ModelAdmin):
         for key in queryset:
             store_api_key_revoke(key=key)
         self.message_user(request, f"Revoked {queryset.count()} key(s).")
+
+
+def _announce_key_change() -> None:
+    api_key_cache_clear()
+    transaction.on_commit(api_key_revocations_bump)
 
 
 @admin.register(IdempotencyRecord)

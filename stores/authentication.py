@@ -1,50 +1,22 @@
 """`Authorization: Api-Key <key>` authentication for store POS systems."""
 
-import time
 from datetime import timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions, permissions
 
+from . import throttling
+from .key_cache import is_remembered, valid_key
 from .models import StoreApiKey
 from .services import api_key_digest
+
+__all__ = ["KEYWORD", "IsStore", "StoreApiKeyAuthentication", "StorePrincipal"]
 
 KEYWORD = "Api-Key"
 # Recording every use would add a write to every request; once a minute is precise enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-# Valid keys are remembered per process for this long: every POS request authenticates, and the
-# lookup is a sizeable share of its cost. A revocation reaches the other processes within it.
-KEY_CACHE_SECONDS = 10
-_KEY_CACHE_MAX = 1000
-_valid_keys: dict[str, tuple[float, StoreApiKey]] = {}
-# Bumped by every clear: a lookup that read the key before a revocation cleared the cache must
-# not put it back afterwards.
-_cache_generation = 0
-
-
-def api_key_cache_clear() -> None:
-    global _cache_generation
-    _cache_generation += 1
-    _valid_keys.clear()
-
-
-def _valid_key(digest: str) -> StoreApiKey | None:
-    cached = _valid_keys.get(digest)
-    if cached and time.monotonic() - cached[0] < KEY_CACHE_SECONDS:
-        return cached[1]
-    generation = _cache_generation
-    key = (
-        StoreApiKey.objects.select_related("store")
-        .filter(key_hash=digest, revoked_at__isnull=True, store__active=True)
-        .first()
-    )
-    if key is None:
-        _valid_keys.pop(digest, None)
-    elif generation == _cache_generation:
-        if len(_valid_keys) >= _KEY_CACHE_MAX:
-            _valid_keys.clear()
-        _valid_keys[digest] = (time.monotonic(), key)
-    return key
+INVALID_KEY = _("Invalid API key.")
 
 
 class StorePrincipal:
@@ -54,30 +26,39 @@ class StorePrincipal:
     is_anonymous = False
     is_staff = False
 
-    def __init__(self, api_key: StoreApiKey):
+    def __init__(self, api_key: StoreApiKey, digest: str):
         self.api_key = api_key
         self.store = api_key.store
+        self.digest = digest
 
     def __str__(self):
         return f"store:{self.store.code}"
 
 
 class StoreApiKeyAuthentication(authentication.BaseAuthentication):
+    """Finds the key by its digest. A request that is not known to carry a valid key (none, a
+    wrong one, or one this process has not seen yet) first counts against its client address's
+    rate limit, so guessing keys or hammering the API without one is limited before the database
+    is asked. Keyed requests are limited per key by `stores.throttling.ApiRateThrottle`."""
+
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).decode("latin-1")
-        if not header:
-            return None
-        keyword, _, raw_key = header.partition(" ")
-        if keyword != KEYWORD:
+        keyword, _sep, raw_key = header.partition(" ")
+        if not header or keyword != KEYWORD:
+            throttling.limit_anonymous(request)
             return None
         raw_key = raw_key.strip()
         if not raw_key or len(raw_key) > 200:
-            raise exceptions.AuthenticationFailed("Invalid API key.")
-        key = _valid_key(api_key_digest(raw_key))
+            throttling.limit_anonymous(request)
+            raise exceptions.AuthenticationFailed(INVALID_KEY)
+        digest = api_key_digest(raw_key)
+        if not is_remembered(digest):
+            throttling.limit_anonymous(request)
+        key = valid_key(digest)
         if key is None:
-            raise exceptions.AuthenticationFailed("Invalid API key.")
+            raise exceptions.AuthenticationFailed(INVALID_KEY)
         _touch(key)
-        return StorePrincipal(key), key
+        return StorePrincipal(key, digest), key
 
     def authenticate_header(self, request):
         return KEYWORD

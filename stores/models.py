@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Channel(models.TextChoices):
@@ -46,6 +47,19 @@ class StoreApiKey(models.Model):
     )
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Scopes. A till's key has none: it acts for its own store and sees what a till needs.
+    chain_wide = models.BooleanField(
+        _("chain-wide"),
+        default=False,
+        help_text=_(
+            "May read and cancel redemptions and cancel vouchers made at any store (head office, service desk)."
+        ),
+    )
+    member_details = models.BooleanField(
+        _("member details"),
+        default=False,
+        help_text=_("May read a member's full record (phone, email, birthday); other keys see the till view."),
+    )
 
     class Meta:
         verbose_name = "store API key"

@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from loyalty.config_cache import invalidate_all
-from stores.authentication import api_key_cache_clear
+from stores.key_cache import api_key_cache_clear
 from tests.clock import FROZEN_DATES
 from tests.factories import MemberFactory, StoreFactory, create_api_key
 
@@ -52,6 +52,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock():
         Tier.objects.all().delete()
+
+
+@pytest.fixture(autouse=True)
+def _rates_out_of_the_way(settings):
+    """Tests send bursts from one key (50 concurrent redemptions); the rate-limit tests set their
+    own low rates."""
+    for scope in ("READ", "WRITE", "LOOKUP", "ANON"):
+        setattr(settings, f"API_RATE_{scope}", "100000/second")
 
 
 @pytest.fixture(autouse=True)

@@ -41,8 +41,8 @@ class MemberFactory(factory.django.DjangoModelFactory):
     referral_code = factory.LazyFunction(new_referral_code)
 
 
-def create_api_key(store):
-    return store_api_key_create(store=store, label="test")
+def create_api_key(store, **scopes):
+    return store_api_key_create(store=store, label="test", **scopes)
 
 
 _receipts = itertools.count(1)

@@ -1,21 +1,17 @@
 """POS and service-desk endpoints: feedback captured at the till, complaints."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from feedback.complaints import complaint_file
 from feedback.services import feedback_record
-from loyalty.api.schema import errors
+from loyalty.api.schema import ANY_STORE, OPTIONAL_IDEMPOTENCY_KEY, errors
 from members.selectors import member_get
-from stores.idempotency import HEADER, idempotent
+from stores.idempotency import idempotent
 
 from .serializers import ComplaintInput, ComplaintOutput, FeedbackInput, FeedbackOutput
-
-OPTIONAL_IDEMPOTENCY_KEY = OpenApiParameter(
-    HEADER, str, OpenApiParameter.HEADER, required=False, description="Optional: makes a retry safe."
-)
 
 
 def _member(body):
@@ -29,6 +25,7 @@ class FeedbackCreateView(APIView):
         parameters=[OPTIONAL_IDEMPOTENCY_KEY],
         responses={201: FeedbackOutput, **errors(400, 401, 404, 422)},
         summary="Record an NPS score and/or a comment captured at the till",
+        description=ANY_STORE,
     )
     def post(self, request):
         return idempotent(request, lambda: self._create(request), required=False)
@@ -50,6 +47,7 @@ class ComplaintCreateView(APIView):
         parameters=[OPTIONAL_IDEMPOTENCY_KEY],
         responses={201: ComplaintOutput, **errors(400, 401, 404, 422)},
         summary="File a complaint (service desk); the answer says when a first response is due",
+        description=ANY_STORE,
     )
     def post(self, request):
         return idempotent(request, lambda: self._create(request), required=False)

@@ -4,6 +4,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from members.identifiers import phone_masked
 from members.models import LapseState, Stage
 from stores.models import Channel
 from tiers.selectors import member_tier_progress
@@ -32,24 +33,41 @@ class TierOutput(serializers.Serializer):
     )
 
 
-class MemberOutput(serializers.Serializer):
-    id = serializers.UUIDField(source="public_id")
-    card_number = serializers.CharField()
-    name = serializers.CharField()
-    phone = serializers.CharField()
-    email = serializers.CharField()
-    status = serializers.CharField()
-    referral_code = serializers.CharField()
-    points_balance = serializers.IntegerField()
-    lifetime_spend = serializers.DecimalField(max_digits=14, decimal_places=2)
+class _MemberTier(serializers.Serializer):
     tier = serializers.SerializerMethodField()
-    stage = serializers.ChoiceField(choices=Stage.choices)
-    lapse_state = serializers.ChoiceField(choices=LapseState.choices)
 
     @extend_schema_field(TierOutput(allow_null=True))
     def get_tier(self, member):
         progress = member_tier_progress(member=member)
         return TierOutput(progress).data if progress else None
+
+
+class MemberTillOutput(_MemberTier):
+    """What a till needs to serve a member, and no more: a phone lookup must not hand out contact
+    details (PIPL; a leaked key would otherwise be a phone-to-identity oracle)."""
+
+    id = serializers.UUIDField(source="public_id")
+    card_number = serializers.CharField()
+    name = serializers.CharField()
+    phone_masked = serializers.SerializerMethodField(help_text="e.g. 138****8000")
+    status = serializers.CharField()
+    points_balance = serializers.IntegerField()
+    stage = serializers.ChoiceField(choices=Stage.choices)
+
+    def get_phone_masked(self, member) -> str:
+        return phone_masked(member.phone)
+
+
+class MemberOutput(MemberTillOutput):
+    """The full record: for the enrolment answer (the caller just sent it) and keys with the
+    `member_details` scope."""
+
+    phone = serializers.CharField()
+    email = serializers.CharField()
+    birthday = serializers.DateField(allow_null=True)
+    referral_code = serializers.CharField()
+    lifetime_spend = serializers.DecimalField(max_digits=14, decimal_places=2)
+    lapse_state = serializers.ChoiceField(choices=LapseState.choices)
 
 
 class LineInput(serializers.Serializer):

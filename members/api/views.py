@@ -1,12 +1,12 @@
 """POS endpoints for members, purchases, returns and quotes. Each view parses, calls one
 service and renders; the rules live in `members.services`."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from loyalty.api.schema import IDEMPOTENCY_KEY, errors
+from loyalty.api.schema import ANY_STORE, IDEMPOTENCY_KEY, OPTIONAL_IDEMPOTENCY_KEY, errors
 from loyalty.api.serializing import represented, validated_input
 from loyalty.errors import DomainError
 from members import selectors, services
@@ -16,6 +16,7 @@ from stores.idempotency import idempotent
 from .serializers import (
     MemberEnrollInput,
     MemberOutput,
+    MemberTillOutput,
     PurchaseInput,
     PurchaseOutput,
     QuoteInput,
@@ -30,14 +31,25 @@ def _basket_lines(items) -> list[BasketLine]:
 
 
 class MemberEnrollView(APIView):
+    # Enrolling a phone already enrolled answers with that member's id: a lookup by phone.
+    throttle_scope = "lookup"
+
     @extend_schema(
         operation_id="members_enroll",
         request=MemberEnrollInput,
-        responses={201: MemberOutput, **errors(400, 401, 409)},
+        parameters=[OPTIONAL_IDEMPOTENCY_KEY],
+        responses={201: MemberOutput, **errors(400, 401, 409, 422)},
         summary="Enrol a member",
-        description="409 if the phone is already enrolled; the body then carries the existing member's `id`.",
+        description=(
+            "409 if the phone is already enrolled; the body then carries the existing member's `id`. "
+            "The answer is the full record the caller just sent. "
+            f"{ANY_STORE} Rate limited as a lookup (`API_RATE_LOOKUP`)."
+        ),
     )
     def post(self, request):
+        return idempotent(request, lambda: self._create(request), required=False)
+
+    def _create(self, request):
         data = MemberEnrollInput(data=request.data)
         data.is_valid(raise_exception=True)
         member = services.member_enroll(
@@ -47,14 +59,20 @@ class MemberEnrollView(APIView):
 
 
 class MemberLookupView(APIView):
+    throttle_scope = "lookup"
+
     @extend_schema(
         operation_id="members_lookup",
         parameters=[
             OpenApiParameter("card_number", str, description="The card number printed on the member card."),
             OpenApiParameter("phone", str, description="Phone number, with or without country code."),
         ],
-        responses={200: MemberOutput, **errors(400, 401, 404)},
+        responses={200: MemberTillOutput, **errors(400, 401, 404)},
         summary="Find a member by card number or phone",
+        description=(
+            "The till view: name, masked phone, card, balance, tier, stage; never email, birthday or "
+            f"the full phone. {ANY_STORE} Rate limited more strictly than other reads (`API_RATE_LOOKUP`)."
+        ),
     )
     def get(self, request):
         card_number = request.query_params.get("card_number", "")
@@ -62,13 +80,30 @@ class MemberLookupView(APIView):
         if not card_number and not phone:
             raise DomainError("Give card_number or phone.", errors={"card_number": ["Give card_number or phone."]})
         member = selectors.member_lookup(card_number=card_number, phone=phone)
-        return Response(MemberOutput(member).data)
+        return Response(MemberTillOutput(member).data)
 
 
 class MemberDetailView(APIView):
-    @extend_schema(operation_id="members_retrieve", responses={200: MemberOutput, **errors(401, 404)})
+    @extend_schema(
+        operation_id="members_retrieve",
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="MemberAnswer",
+                serializers=[MemberOutput, MemberTillOutput],
+                resource_type_field_name=None,
+            ),
+            **errors(401, 404),
+        },
+        summary="A member",
+        description=(
+            "The full record (`MemberOutput`) for keys with the `member_details` scope; the till view "
+            f"(`MemberTillOutput`, as the lookup answers) for other keys. {ANY_STORE}"
+        ),
+    )
     def get(self, request, member_id):
-        return Response(MemberOutput(selectors.member_get(reference=member_id)).data)
+        member = selectors.member_get(reference=member_id)
+        output = MemberOutput if request.auth.member_details else MemberTillOutput
+        return Response(output(member).data)
 
 
 class PurchaseCreateView(APIView):
@@ -80,7 +115,7 @@ class PurchaseCreateView(APIView):
         summary="Record a purchase and earn points",
         description=(
             "The same `receipt_id` from the same store is accepted once (409 afterwards). A suspended "
-            "member's purchase is recorded with 0 points and a `note` saying why."
+            f"member's purchase is recorded with 0 points and a `note` saying why. {ANY_STORE}"
         ),
     )
     def post(self, request):
@@ -112,7 +147,9 @@ class PurchaseReturnView(APIView):
         description=(
             "Give `amount` or `items` (by sku). Returns never add up to more than the purchase (400 "
             "`over_return`). Points are taken back pro rata; if they were already spent the balance "
-            "may go below zero, and redemptions are refused until it is positive again."
+            "may go below zero, and redemptions are refused until it is positive again. Any store of "
+            "the chain may take a return (bought online, returned in store); the return records the "
+            "returning store."
         ),
     )
     def post(self, request, purchase_id):
@@ -137,6 +174,7 @@ class QuoteView(APIView):
         request=QuoteInput,
         responses={200: QuoteOutput, **errors(400, 401, 404)},
         summary="What a basket would earn, without writing anything",
+        description=ANY_STORE,
     )
     def post(self, request):
         body = validated_input(QuoteInput, request.data)

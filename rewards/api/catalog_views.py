@@ -5,7 +5,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from loyalty.api.schema import IDEMPOTENCY_KEY, errors
+from loyalty.api.schema import ANY_STORE, IDEMPOTENCY_KEY, OPTIONAL_IDEMPOTENCY_KEY, errors
 from loyalty.errors import DomainError, NotFound
 from members.selectors import member_get
 from rewards import catalog
@@ -21,6 +21,7 @@ class RewardListView(APIView):
         parameters=[OpenApiParameter("member", str, required=True, description="Member id (UUID) or card number.")],
         responses={200: RewardOutput(many=True), **errors(400, 401, 404)},
         summary="The rewards a member can redeem now (eligible, in stock, affordable)",
+        description=ANY_STORE,
     )
     def get(self, request):
         reference = request.query_params.get("member", "")
@@ -44,7 +45,10 @@ class RewardRedeemView(APIView):
         parameters=[IDEMPOTENCY_KEY],
         responses={201: VoucherOutput, **errors(400, 401, 403, 404, 409, 422)},
         summary="Exchange points for a reward: returns a single-use voucher",
-        description="400 `insufficient_points`, 403 `not_eligible`, 409 `out_of_stock`; nothing written then.",
+        description=(
+            "400 `insufficient_points`, 403 `not_eligible`, 409 `out_of_stock`; nothing written then. "
+            f"{ANY_STORE} The voucher records the issuing store, which alone may cancel it."
+        ),
     )
     def post(self, request, reward_id):
         return idempotent(request, lambda: self._create(request, reward_id))
@@ -62,7 +66,12 @@ class RewardRedeemView(APIView):
 
 
 class VoucherDetailView(APIView):
-    @extend_schema(operation_id="vouchers_retrieve", responses={200: VoucherOutput, **errors(401, 404)})
+    @extend_schema(
+        operation_id="vouchers_retrieve",
+        responses={200: VoucherOutput, **errors(401, 404)},
+        summary="Show a voucher",
+        description=f"Vouchers are good in every store, so {ANY_STORE[0].lower()}{ANY_STORE[1:]}",
+    )
     def get(self, request, code):
         return Response(VoucherOutput(catalog.voucher_get(code=code)).data)
 
@@ -74,6 +83,7 @@ class VoucherConsumeView(APIView):
         parameters=[IDEMPOTENCY_KEY],
         responses={200: VoucherOutput, **errors(400, 401, 404, 409, 410, 422)},
         summary="Use a voucher once: 409 if already used or cancelled, 410 if expired",
+        description=f"Vouchers are good in every store: {ANY_STORE} The using store is recorded.",
     )
     def post(self, request, code):
         return idempotent(request, lambda: self._consume(request, code))
@@ -93,10 +103,20 @@ class VoucherCancelView(APIView):
     @extend_schema(
         operation_id="vouchers_cancel",
         request=None,
-        responses={200: VoucherOutput, **errors(401, 404, 409, 410)},
+        parameters=[OPTIONAL_IDEMPOTENCY_KEY],
+        responses={200: VoucherOutput, **errors(401, 403, 404, 409, 410, 422)},
         summary="Cancel an unused voucher: its points come back, once",
+        description=(
+            "Only the store that issued the voucher, or a key with the `chain_wide` scope (needed for "
+            "a campaign's vouchers, which no store issued). Another store gets 403 `other_store`: "
+            "vouchers are visible in every store, so there is nothing to hide. With an "
+            "Idempotency-Key a retry gets the first answer instead of 409."
+        ),
     )
     def post(self, request, code):
+        return idempotent(request, lambda: self._cancel(request, code), required=False)
+
+    def _cancel(self, request, code):
         voucher = catalog.voucher_cancel(
             voucher=catalog.voucher_get(code=code), store=request.user.store, api_key=request.auth
         )

@@ -9,5 +9,6 @@ urlpatterns = [
     path("vouchers/<str:code>/consume/", catalog_views.VoucherConsumeView.as_view(), name="voucher-consume"),
     path("vouchers/<str:code>/cancel/", catalog_views.VoucherCancelView.as_view(), name="voucher-cancel"),
     path("redemptions/", views.RedemptionCreateView.as_view(), name="redemption-create"),
+    path("redemptions/<str:redemption_id>/", views.RedemptionDetailView.as_view(), name="redemption-detail"),
     path("redemptions/<str:redemption_id>/cancel/", views.RedemptionCancelView.as_view(), name="redemption-cancel"),
 ]

@@ -6,7 +6,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from loyalty.api.schema import IDEMPOTENCY_KEY, errors
+from loyalty.api.schema import ANY_STORE, IDEMPOTENCY_KEY, OPTIONAL_IDEMPOTENCY_KEY, OWN_STORE, errors
 from members.selectors import member_get
 from rewards import selectors, services
 from stores.idempotency import idempotent
@@ -21,7 +21,12 @@ class RedemptionCreateView(APIView):
         parameters=[IDEMPOTENCY_KEY],
         responses={201: RedemptionOutput, **errors(400, 401, 404, 409, 422)},
         summary="Pay with points",
-        description="Never overdraws: 400 with code `insufficient_points` and nothing written.",
+        description=(
+            "Never overdraws: 400 with code `insufficient_points` and nothing written. A receipt pays "
+            "with points once per store: another redemption with the same `receipt_id` from the same "
+            "store, whatever its Idempotency-Key, is refused with 409 `duplicate_receipt` carrying "
+            f"the first one's `id` (a retry with the same key replays the first answer). {ANY_STORE}"
+        ),
     )
     def post(self, request):
         return idempotent(request, lambda: self._create(request))
@@ -40,14 +45,31 @@ class RedemptionCreateView(APIView):
         return Response(RedemptionOutput(redemption).data, status=status.HTTP_201_CREATED)
 
 
+class RedemptionDetailView(APIView):
+    @extend_schema(
+        operation_id="redemptions_retrieve",
+        responses={200: RedemptionOutput, **errors(401, 404)},
+        summary="A redemption (e.g. to check its status after a timeout)",
+        description=OWN_STORE,
+    )
+    def get(self, request, redemption_id):
+        redemption = selectors.redemption_get(public_id=redemption_id, store=request.user.store, api_key=request.auth)
+        return Response(RedemptionOutput(redemption).data)
+
+
 class RedemptionCancelView(APIView):
     @extend_schema(
         operation_id="redemptions_cancel",
         request=None,
-        responses={200: RedemptionOutput, **errors(401, 404, 409)},
+        parameters=[OPTIONAL_IDEMPOTENCY_KEY],
+        responses={200: RedemptionOutput, **errors(401, 404, 409, 422)},
         summary="Cancel a redemption and give its points back (once; 409 afterwards)",
+        description=f"{OWN_STORE} With an Idempotency-Key a retry gets the first answer instead of 409.",
     )
     def post(self, request, redemption_id):
+        return idempotent(request, lambda: self._cancel(request, redemption_id), required=False)
+
+    def _cancel(self, request, redemption_id):
         redemption = services.redemption_cancel(
             redemption=selectors.redemption_get(public_id=redemption_id),
             store=request.user.store,
@@ -65,7 +87,9 @@ class MemberLedgerView(generics.ListAPIView):
     serializer_class = LedgerEntryOutput
     pagination_class = LedgerPagination
 
-    @extend_schema(operation_id="members_ledger", summary="A member's points ledger, newest first")
+    @extend_schema(
+        operation_id="members_ledger", summary="A member's points ledger, newest first", description=ANY_STORE
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 

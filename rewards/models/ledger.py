@@ -279,8 +279,9 @@ class Redemption(models.Model):
                 | Q(status="cancelled", cancelled_at__isnull=False),
                 name="redemption_cancelled_has_time",
             ),
+            # A receipt pays with points once per store, whatever Idempotency-Key its retries carry.
+            models.UniqueConstraint(fields=["store", "receipt_id"], name="redemption_receipt_unique_per_store"),
         ]
-        indexes = [models.Index(fields=["store", "receipt_id"])]
 
     def __str__(self):
         return f"{self.points} points at {self.store_id}/{self.receipt_id}"

@@ -1,7 +1,7 @@
 import pytest
 
 from members.models import Member
-from tests.factories import MemberFactory
+from tests.factories import MemberFactory, StoreFactory, create_api_key
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,9 @@ def test_enrol_returns_the_member_representation(api):
         "card_number": member.card_number,
         "name": "王小明",
         "phone": "+8613800138000",
+        "phone_masked": "138****8000",
         "email": "wang@example.com",
+        "birthday": None,
         "status": "active",
         "referral_code": member.referral_code,
         "points_balance": 0,
@@ -101,3 +103,46 @@ def test_lookup_without_parameters_is_400(api):
 def test_member_detail_by_id_and_by_card_number(api, member):
     assert api.get(f"/api/v1/members/{member.public_id}/").json()["card_number"] == member.card_number
     assert api.get(f"/api/v1/members/{member.card_number}/").json()["id"] == str(member.public_id)
+
+
+TILL_VIEW = {"id", "card_number", "name", "phone_masked", "status", "points_balance", "tier", "stage"}
+
+
+def test_lookup_answers_the_till_view_with_a_masked_phone(api):
+    member = MemberFactory(phone="+8613800138000", email="wang@example.com", name="王小明")
+
+    body = api.get("/api/v1/members/lookup/?phone=13800138000").json()
+
+    assert set(body) == TILL_VIEW
+    assert (body["name"], body["phone_masked"], body["card_number"]) == ("王小明", "138****8000", member.card_number)
+
+
+def test_member_detail_without_the_member_details_scope_is_the_till_view(api, member):
+    body = api.get(f"/api/v1/members/{member.public_id}/").json()
+
+    assert set(body) == TILL_VIEW
+
+
+def test_member_detail_with_the_member_details_scope_is_the_full_record(member):
+    from rest_framework.test import APIClient
+
+    _key, raw = create_api_key(StoreFactory(), member_details=True)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+
+    body = client.get(f"/api/v1/members/{member.public_id}/").json()
+
+    assert set(body) == TILL_VIEW | {"phone", "email", "birthday", "referral_code", "lifetime_spend", "lapse_state"}
+    assert (body["phone"], body["email"]) == (member.phone, member.email)
+
+
+def test_enrol_with_an_idempotency_key_replays_the_first_answer_to_a_retry(api):
+    body = {"phone": "13800138009", "name": "李"}
+
+    first = api.post("/api/v1/members/", body, format="json", HTTP_IDEMPOTENCY_KEY="enrol-1")
+    retry = api.post("/api/v1/members/", body, format="json", HTTP_IDEMPOTENCY_KEY="enrol-1")
+
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry.content == first.content
+    assert retry["Idempotent-Replayed"] == "true"
+    assert Member.objects.filter(phone="+8613800138009").count() == 1

@@ -3,11 +3,62 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 
+SCHEMA_JSON = "application/vnd.oai.openapi+json"
+
+
 @pytest.fixture
-def schema(client):
-    response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+def schema(client, staff_user):
+    client.force_login(staff_user)
+    response = client.get("/api/schema/", HTTP_ACCEPT=SCHEMA_JSON)
     assert response.status_code == 200
     return response.json()
+
+
+def test_schema_is_public_when_the_setting_says_so(client, settings):
+    settings.API_DOCS_PUBLIC = True
+
+    assert client.get("/api/schema/", HTTP_ACCEPT=SCHEMA_JSON).status_code == 200
+
+
+def test_schema_is_refused_to_anonymous_visitors_when_not_public(client, settings):
+    settings.API_DOCS_PUBLIC = False
+
+    response = client.get("/api/schema/", HTTP_ACCEPT=SCHEMA_JSON)
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+
+
+def test_schema_is_served_to_a_staff_session_when_not_public(client, staff_user, settings):
+    settings.API_DOCS_PUBLIC = False
+    client.force_login(staff_user)
+
+    assert client.get("/api/schema/", HTTP_ACCEPT=SCHEMA_JSON).status_code == 200
+
+
+def test_schema_is_refused_to_a_non_staff_session_when_not_public(client, django_user_model, settings):
+    settings.API_DOCS_PUBLIC = False
+    client.force_login(django_user_model.objects.create_user(username="clerk", password="x" * 16))
+
+    assert client.get("/api/schema/", HTTP_ACCEPT=SCHEMA_JSON).status_code == 403
+
+
+def test_schema_is_served_to_a_pos_integrator_with_a_valid_key_when_not_public(api, settings):
+    settings.API_DOCS_PUBLIC = False
+
+    assert api.get("/api/schema/", HTTP_ACCEPT=SCHEMA_JSON).status_code == 200
+
+
+def test_docs_are_public_by_default_only_in_debug():
+    from tests.test_deploy_settings import _manage
+
+    shown = "from django.conf import settings; print(settings.API_DOCS_PUBLIC)"
+    secret = "a-long-enough-secret-key-for-this-test-0123456789"
+    debug = _manage("shell", "-c", shown, DEBUG="True")
+    production = _manage("shell", "-c", shown, DEBUG="False", SECRET_KEY=secret, ALLOWED_HOSTS="x")
+
+    assert debug.stdout.splitlines()[-1] == "True", debug.stderr
+    assert production.stdout.splitlines()[-1] == "False", production.stderr
 
 
 def _component(schema, ref):

@@ -61,7 +61,11 @@ class LedgerMachine(RuleBasedStateMachine):
         # A share of the balance, so most redemptions succeed and a few are refused.
         points = max(1, self.balance() * share // 100)
         try:
-            self.redemptions.append(points_redeem(member=self.member, points=points, receipt_id="S", store=self.store))
+            self.redemptions.append(
+                points_redeem(
+                    member=self.member, points=points, receipt_id=f"S{len(self.redemptions)}-{points}", store=self.store
+                )
+            )
         except DomainError as refused:
             assert refused.code == "insufficient_points" and points > self.balance()
 

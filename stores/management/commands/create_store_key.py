@@ -11,12 +11,24 @@ class Command(BaseCommand):
         parser.add_argument("--store", required=True, help="Store name; created if it does not exist.")
         parser.add_argument("--channel", choices=Channel.values, default=Channel.STORE)
         parser.add_argument("--label", default="", help="What the key is for, e.g. 'till 3'.")
+        parser.add_argument(
+            "--chain-wide",
+            action="store_true",
+            help="May read and cancel other stores' redemptions and cancel their vouchers (head office).",
+        )
+        parser.add_argument(
+            "--member-details",
+            action="store_true",
+            help="May read members' full records (phone, email, birthday); tills need not.",
+        )
 
-    def handle(self, *args, store, channel, label, **options):
+    def handle(self, *args, store, channel, label, chain_wide, member_details, **options):
         try:
             store_obj = store_get_or_create(name=store, channel=channel)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
-        key, raw_key = store_api_key_create(store=store_obj, label=label)
+        key, raw_key = store_api_key_create(
+            store=store_obj, label=label, chain_wide=chain_wide, member_details=member_details
+        )
         self.stdout.write(f"API key {key.prefix}… for store {store_obj.name!r} (shown once, store it now):")
         self.stdout.write(raw_key)
