@@ -22,9 +22,10 @@ def snapshot():
 
 
 @pytest.fixture
-def served(client):
-    # English, as `make api-snapshot` writes it, whatever LANGUAGE_CODE the environment sets.
-    response = client.get("/api/schema/?lang=en", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+def served(admin_client_logged):
+    # English, as `make api-snapshot` writes it, whatever LANGUAGE_CODE the environment sets; read
+    # as staff, since the schema is staff-only with DEBUG off (API_DOCS_PUBLIC).
+    response = admin_client_logged.get("/api/schema/?lang=en", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
     return response.json()
 

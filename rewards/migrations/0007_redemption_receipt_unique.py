@@ -20,7 +20,7 @@ def refuse_duplicate_receipts(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("members", "0011_lighter_member_and_habit_indexes"),
-        ("rewards", "0005_ledger_bonus_by_member"),
+        ("rewards", "0006_discount_has_value"),
         ("stores", "0002_api_key_scopes"),
     ]
 
