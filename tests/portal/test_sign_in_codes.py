@@ -164,3 +164,17 @@ def test_in_debug_the_code_is_shown_on_the_page(member, client, settings):
     page = client.get("/portal/sign-in/code/").content.decode()
 
     assert f'<strong id="debug-code">{sent_code(member)}</strong>' in page
+
+
+def test_the_send_task_delivers_the_sms_once_and_the_demo_backend_logs_the_code(member, caplog):
+    from portal.tasks import send_sign_in_code
+
+    result = services.code_request(phone=member.phone, client_ip="10.0.0.1")
+    caplog.set_level("INFO", logger="messaging.backends")
+
+    assert (send_sign_in_code(result.message_id), send_sign_in_code(result.message_id)) == (True, False)
+    assert OutboxMessage.objects.get(pk=result.message_id).status == "sent"
+    assert [r.getMessage() for r in caplog.records if r.name == "messaging.backends"] == [
+        f"SMS to {member.phone}: Sign-in code: {result.code} is your sign-in code. It expires in 5 minutes. "
+        "Never share it."
+    ]
