@@ -233,3 +233,11 @@ def consent_change(*, member: Member, channel: str, granted: bool) -> bool:
     member = consent_set(member=member, channel=channel, consent=granted)
     ConsentChange.objects.create(member=member, channel=channel, granted=granted, changed_at=member.consent_updated_at)
     return True
+
+
+def sign_in_codes_purge(*, now=None) -> int:
+    """Delete sign-in codes older than a day: the limits look back one hour and a code lives five
+    minutes, so older rows only keep phone numbers and addresses we no longer need."""
+    cutoff = (now or timezone.now()) - timedelta(days=1)
+    deleted, _by_model = OneTimeCode.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -178,3 +178,21 @@ def test_the_send_task_delivers_the_sms_once_and_the_demo_backend_logs_the_code(
         f"SMS to {member.phone}: Sign-in code: {result.code} is your sign-in code. It expires in 5 minutes. "
         "Never share it."
     ]
+
+
+def test_codes_older_than_a_day_are_purged_and_recent_ones_kept(member):
+    services.code_request(phone=member.phone, client_ip="10.0.0.1")
+    services.code_request(phone=member.phone, client_ip="10.0.0.1")
+    old, recent = OneTimeCode.objects.order_by("id")
+    back = timedelta(days=1, seconds=1)
+    OneTimeCode.objects.filter(pk=old.pk).update(created_at=F("created_at") - back, expires_at=F("expires_at") - back)
+
+    assert services.sign_in_codes_purge() == 1
+    assert list(OneTimeCode.objects.values_list("pk", flat=True)) == [recent.pk]
+
+
+def test_the_purge_is_scheduled_daily():
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.get(name="Daily: purge portal sign-in codes")
+    assert (task.task, task.crontab.hour, task.crontab.minute) == ("portal.purge_sign_in_codes", "3", "45")
