@@ -72,12 +72,15 @@ INSTALLED_APPS = [
     "messaging",
     "campaigns",
     "jobs",
+    "portal",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions (it reads the language a member chose) and before CommonMiddleware.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -171,6 +174,10 @@ try:
 except (ZoneInfoNotFoundError, ValueError) as exc:
     raise ImproperlyConfigured(f"TIME_ZONE {TIME_ZONE!r} is not a known time zone") from exc
 USE_I18N = True
+# The languages of the member portal (the back office is in English for now). A browser's
+# Accept-Language picks one until the member chooses with the switcher.
+LANGUAGES = [("zh-hans", "简体中文"), ("zh-hant", "繁體中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 # The business's own currency: purchases in any other currency are refused, since points are
@@ -198,6 +205,14 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="loyalty@example.com")
 # Dotted path of the SMS gateway adapter; the default only logs (see messaging/backends.py).
 SMS_BACKEND = env.str("SMS_BACKEND", default="messaging.backends.LoggingSmsBackend")
+# Member portal: how long a member stays signed in on a device (until "sign out everywhere").
+PORTAL_SESSION_DAYS = env.int("PORTAL_SESSION_DAYS", default=30)
+if PORTAL_SESSION_DAYS < 1:
+    raise ImproperlyConfigured("PORTAL_SESSION_DAYS must be at least 1")
+# The request header that carries the client's address when a proxy sits in front (e.g.
+# HTTP_X_REAL_IP); empty means REMOTE_ADDR. Without it behind a proxy every member would share
+# the proxy's address, and so its hourly limit of sign-in codes.
+PORTAL_CLIENT_IP_HEADER = env.str("PORTAL_CLIENT_IP_HEADER", default="")
 # How long a POS idempotency key is remembered.
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=72)
 # API rate limits (stores/throttling.py), per key. A flagship store's tills together stay far
@@ -284,6 +299,9 @@ CELERY_TIMEZONE = TIME_ZONE
 # Security: strict by default whenever DEBUG is off (manage.py check --deploy is clean).
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+# No page script reads either cookie (forms carry the CSRF token in a hidden field).
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)

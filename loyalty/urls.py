@@ -16,11 +16,13 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    # Staff are the only people with a home here until the member portal comes; not permanent,
-    # so browsers will follow the portal's address when it replaces this.
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False), name="home"),
+    # Members are the many who come here (from a receipt's QR code); staff go to /admin/. Not
+    # permanent, so browsers keep asking should the front page change again.
+    path("", RedirectView.as_view(pattern_name="portal:home", permanent=False), name="home"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("portal/", include("portal.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),
     path(
         "api/schema/",

@@ -3,7 +3,7 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 
-def test_home_page_sends_people_to_the_admin(client):
+def test_home_page_sends_people_to_the_member_portal(client):
     response = client.get("/")
 
-    assert (response.status_code, response["Location"]) == (302, "/admin/")
+    assert (response.status_code, response["Location"]) == (302, "/portal/")

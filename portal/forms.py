@@ -1,0 +1,48 @@
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+
+class PhoneForm(forms.Form):
+    phone = forms.CharField(
+        label=_("Mobile number"),
+        max_length=30,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel", "autofocus": True}),
+    )
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code"),
+        min_length=6,
+        max_length=6,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9]{6}", "autofocus": True}
+        ),
+    )
+
+
+class ProfileForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100, required=False)
+    email = forms.EmailField(label=_("Email"), required=False)
+    birthday = forms.DateField(
+        label=_("Birthday"),
+        required=False,
+        help_text=_("Set once: birthday rewards depend on it. Ask a store to correct it."),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    language = forms.ChoiceField(label=_("Language of our messages"), choices=settings.LANGUAGES)
+
+    def __init__(self, *args, birthday_set: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if birthday_set:
+            del self.fields["birthday"]
+
+
+class ConsentForm(forms.Form):
+    channel = forms.ChoiceField(choices=[("email", "email"), ("sms", "sms")])
+    granted = forms.TypedChoiceField(choices=[("1", "1"), ("0", "0")], coerce=lambda v: v == "1")
+
+
+class RedeemForm(forms.Form):
+    token = forms.UUIDField()

@@ -1,0 +1,96 @@
+"""The member portal's own state: sign-in codes, the session epoch behind "sign out everywhere",
+double-tap protection for redemptions, and the history of marketing consent changes.
+
+Kept out of `members.Member` on purpose: that row is written on every purchase, and the portal's
+state changes on its own schedule.
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from members.models import Member
+
+
+class PortalAccount(models.Model):
+    """A member's portal sign-in state. Every portal session remembers the epoch it started in;
+    raising the epoch ends them all at their next request."""
+
+    member = models.OneToOneField(Member, primary_key=True, on_delete=models.CASCADE, related_name="portal_account")
+    session_epoch = models.PositiveIntegerField(default=0)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("portal account")
+
+    def __str__(self):
+        return f"portal account of member {self.member_id}"
+
+
+class OneTimeCode(models.Model):
+    """A sign-in code sent by SMS. Only its keyed hash is kept. A row is written for every request,
+    member or not (then `member` is empty and nothing is sent), so the hourly limits count the
+    same way whoever asks and the answer never tells whether a phone belongs to a member."""
+
+    phone = models.CharField(max_length=20, help_text="E.164, as normalised.")
+    member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    code_hash = models.CharField(max_length=64)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sign-in code")
+        constraints = [
+            models.CheckConstraint(condition=Q(attempts__lte=5), name="portal_code_attempts_at_most_5"),
+            models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")), name="portal_code_expiry_after"),
+        ]
+        indexes = [
+            models.Index(fields=["phone", "-created_at"], name="portal_code_by_phone"),
+            models.Index(fields=["client_ip", "-created_at"], name="portal_code_by_ip"),
+        ]
+
+    def __str__(self):
+        return f"code for {self.phone} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class PortalRedeemToken(models.Model):
+    """The voucher one redeem form produced. The form carries a fresh token; a second tap (or a
+    resubmitted page) with the same token gets the same voucher instead of paying twice."""
+
+    token = models.UUIDField(unique=True)
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    voucher = models.OneToOneField("rewards.Voucher", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("portal redemption")
+
+    def __str__(self):
+        return str(self.token)
+
+
+class ConsentChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+
+
+class ConsentChange(models.Model):
+    """One change of a member's marketing consent made in the portal: which channel, given or
+    withdrawn, and when (consent law asks when each was given)."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=10, choices=ConsentChannel.choices)
+    granted = models.BooleanField()
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("consent change")
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["member", "-changed_at"], name="portal_consent_by_member")]
+
+    def __str__(self):
+        return f"{self.channel} {'given' if self.granted else 'withdrawn'} at {self.changed_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,22 @@
+from django.urls import path
+
+from . import views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("sign-in/", views.sign_in, name="sign_in"),
+    path("sign-in/code/", views.verify, name="verify"),
+    path("sign-out/", views.sign_out, name="sign_out"),
+    path("sign-out/everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
+    path("history/", views.history, name="history"),
+    path("history/purchases/<str:public_id>/", views.purchase_detail, name="purchase"),
+    path("rewards/", views.rewards, name="rewards"),
+    path("rewards/<int:reward_id>/redeem/", views.redeem, name="redeem"),
+    path("vouchers/", views.vouchers, name="vouchers"),
+    path("vouchers/<str:public_id>/", views.voucher, name="voucher"),
+    path("vouchers/<str:public_id>/cancel/", views.voucher_cancel, name="voucher_cancel"),
+    path("profile/", views.profile, name="profile"),
+    path("profile/consent/", views.consent, name="consent"),
+]
