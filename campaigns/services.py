@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
 from jobs.models import JobRun
 from jobs.results import ChunkResult
@@ -24,7 +25,7 @@ from rewards.earning import earning_setup_invalidate, lot_expiry
 from rewards.ledger import Actor, post_bonus_many
 from rewards.models import EarningRule, Reward, Voucher
 
-from .audiences import audience, grant_key, surprise_prepare
+from .audiences import audience, grant_key, segment, surprise_prepare
 from .models import (
     Campaign,
     CampaignGrant,
@@ -351,6 +352,52 @@ class DryRun:
     points: int
     vouchers: int
     stock_left: int | None
+    why_nobody: str = ""  # when nobody would be treated: why, for the person asking
+
+
+def _audience_described(campaign: Campaign, as_of: datetime) -> str:
+    """Who the campaign looks for, as the "0 members ..." of an empty audience."""
+    kind = campaign.kind
+    if kind == CampaignKind.BIRTHDAY:
+        month = formats.date_format(timezone.localtime(as_of), "F")
+        return _("0 active members with a birthday in %(month)s") % {"month": month}
+    if kind == CampaignKind.SURPRISE:
+        return _(
+            "0 active members among the top spenders of the last 12 months not surprised in the last %(days)d days"
+        ) % {"days": campaign.quiet_days}
+    if kind == CampaignKind.WIN_BACK:
+        return _("0 lapsed members who could be won back")
+    if kind == CampaignKind.REFERRAL:
+        return _("0 referred members who made their first purchase since the campaign started")
+    if kind == CampaignKind.BADGE:
+        return _("0 members who earned the badge and do not have it yet")
+    return _("0 active members")
+
+
+def _in_window(campaign: Campaign, as_of: datetime) -> bool:
+    return campaign.starts_at <= as_of and (campaign.ends_at is None or as_of < campaign.ends_at)
+
+
+def _why_nobody(campaign: Campaign, as_of: datetime, selection: Selection, params: dict) -> str:
+    """Why a run now would treat nobody, the first reason that applies."""
+    if not _in_window(campaign, as_of):
+        return _("The campaign is outside its window (%(starts)s to %(ends)s).") % {
+            "starts": formats.date_format(timezone.localtime(campaign.starts_at), "SHORT_DATETIME_FORMAT"),
+            "ends": formats.date_format(timezone.localtime(campaign.ends_at), "SHORT_DATETIME_FORMAT")
+            if campaign.ends_at
+            else _("no end"),
+        }
+    if _treatable_members(campaign) == 0:
+        return _("The budget is exhausted (members, points or voucher stock).")
+    if not selection.audience:
+        if audience(campaign, as_of=as_of, params=params, exclude_granted=False).exists():
+            return _("All matching members have already been granted this campaign.")
+        if segment(campaign, Member.objects.all()).exists() or not (campaign.stages or campaign.min_tier_id):
+            return _("No member matches the audience: %(who)s.") % {"who": _audience_described(campaign, as_of)}
+        return _("No member matches the audience: 0 active members in the chosen stages and tiers.")
+    if selection.holdout and not selection.treated:
+        return _("Every member considered (%(count)d) falls in the holdout.") % {"count": len(selection.holdout)}
+    return ""
 
 
 def campaign_dry_run(*, campaign: Campaign, as_of: datetime | None = None) -> DryRun:
@@ -362,10 +409,12 @@ def campaign_dry_run(*, campaign: Campaign, as_of: datetime | None = None) -> Dr
     if campaign.kind != CampaignKind.PROMOTION:
         params |= campaign_split(campaign, as_of, [row["pk"] for row in rows])
     selection = _divide(campaign, rows, as_of=as_of, params=params)
-    treated = _within_budget(campaign, selection.treated)
+    # Outside its window the schedule does not run the campaign: nobody would be treated.
+    treated = _within_budget(campaign, selection.treated) if _in_window(campaign, as_of) else []
     recipients = len(treated) * _grants_per_member(campaign)
     sample_ids = [row["pk"] for row in random.Random(campaign.pk).sample(treated, min(SAMPLE_SIZE, len(treated)))]
     return DryRun(
+        why_nobody="" if treated else _why_nobody(campaign, as_of, selection, params),
         audience=selection.audience,
         holdout=len(selection.holdout),
         treated=len(treated),
