@@ -37,6 +37,7 @@ from loyalty.errors import DomainError
 from loyalty.fastsql import batched_writes
 from members.models import Member, Purchase
 from members.services import member_enroll, member_suspend, purchase_record, purchase_return
+from messaging.models import MessageStatus, OutboxMessage
 from messaging.services import outbox_send_due
 from rewards.catalog import reward_redeem, voucher_consume
 from rewards.earning import BasketLine, earning_setup_invalidate
@@ -167,15 +168,14 @@ class DemoBuilder:
         """Deliver what the jobs and campaigns queued, through the configured (logging, console)
         backends; their output is not the start-up output, so it is kept out of the terminal."""
         self._at(when)
-        sent, quiet = 0, logging.getLogger("messaging.backends")
-        level, quiet.level = quiet.level, logging.WARNING
+        quiet = logging.getLogger("messaging.backends")
+        level = quiet.level
+        quiet.setLevel(logging.WARNING)
         try:
             with contextlib.redirect_stdout(io.StringIO()):
-                while delivered := outbox_send_due(limit=500):
-                    sent += delivered
+                return outbox_send_due(limit=OutboxMessage.objects.filter(status=MessageStatus.PENDING).count())
         finally:
-            quiet.level = level
-        return sent
+            quiet.setLevel(level)
 
     def _listening(self, members, stores, staff) -> None:
         _Listening(self, members, stores, staff).build()
