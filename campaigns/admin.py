@@ -5,6 +5,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
 
 from jobs.tasks import start_job
 from loyalty.errors import DomainError
@@ -64,7 +65,7 @@ class CampaignAdmin(admin.ModelAdmin):
         campaign = get_object_or_404(Campaign, pk=pk)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Dry run: {campaign}",
+            "title": _("Dry run: %(campaign)s") % {"campaign": campaign},
             "opts": self.model._meta,
             "campaign": campaign,
             "dry": campaign_dry_run(campaign=campaign),

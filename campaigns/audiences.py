@@ -100,9 +100,16 @@ def _badge_earned(campaign: Campaign) -> Q:
     return Q(pk__in=habits.filter(n__gte=2).values("member"))
 
 
-def audience(campaign: Campaign, *, as_of: datetime, params: dict, id_range: tuple[int, int] | None = None) -> QuerySet:
+def audience(
+    campaign: Campaign,
+    *,
+    as_of: datetime,
+    params: dict,
+    id_range: tuple[int, int] | None = None,
+    exclude_granted: bool = True,
+) -> QuerySet:
     """The members (all, or those with ids in [from, to)) the campaign is for right now, with
-    nothing granted yet."""
+    nothing granted yet (or also those granted already, to tell an empty audience from a done one)."""
     members = Member.objects.all()
     if id_range:
         members = members.filter(pk__gte=id_range[0], pk__lt=id_range[1])
@@ -132,6 +139,8 @@ def audience(campaign: Campaign, *, as_of: datetime, params: dict, id_range: tup
         )
     elif kind == CampaignKind.BADGE:
         members = members.filter(_badge_earned(campaign)).exclude(badges__badge=campaign.badge)
+    if not exclude_granted:
+        return members
     already = CampaignGrant.objects.filter(
         campaign=campaign, member=OuterRef("pk"), grant_key=grant_key_expression(campaign, as_of)
     )

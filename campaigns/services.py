@@ -10,12 +10,13 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
 from jobs.models import JobRun, RunStatus
 from jobs.results import ChunkResult
 from loyalty.errors import DomainError, field_error
-from loyalty.sampling import bucket, held_out
+from loyalty.sampling import bucket, held_out, rank
 from members.models import Member, MemberStatus
 from messaging.services import marketing_channel, message_queue_many
 from messaging.unsubscribe import unsubscribe_line
@@ -24,7 +25,7 @@ from rewards.earning import earning_setup_invalidate, lot_expiry
 from rewards.ledger import Actor, post_bonus_many
 from rewards.models import EarningRule, Reward, Voucher
 
-from .audiences import audience, grant_key, surprise_prepare
+from .audiences import audience, grant_key, segment, surprise_prepare
 from .models import (
     Campaign,
     CampaignGrant,
@@ -40,44 +41,63 @@ from .models import (
 SAMPLE_SIZE = 20
 
 
-# A sampling cutoff above every draw: no sampling.
-EVERYONE = 10_000
-
-
 def campaign_prepare(campaign: Campaign, as_of: datetime, *, sample: bool = True, keep_top: bool = False) -> dict:
     """Figures a run computes once for all its chunks: the surprise threshold and top spenders,
-    and the share of the treated audience to sample so the budget is spread over everyone."""
+    and how the audience splits into treated and holdout (`campaign_split`)."""
     params = {"campaign": campaign.pk}
     if campaign.kind == CampaignKind.SURPRISE:
         params |= surprise_prepare(campaign, as_of, keep_top=keep_top)
-    if sample:
-        params["sample_cutoff"] = _sample_cutoff(campaign, as_of, params)
+    if sample and campaign.kind != CampaignKind.PROMOTION:
+        members = audience(campaign, as_of=as_of, params=params).values_list("pk", flat=True)
+        params |= campaign_split(campaign, as_of, list(members.iterator(chunk_size=5000)))
     return params
 
 
-def _sample_draws(campaign: Campaign, as_of: datetime):
-    """The repeatable draw of each member for the run of that day (0 to 9,999)."""
+def _sample_rank(campaign: Campaign, as_of: datetime):
+    """The repeatable draw of each member for the run of that day."""
     day = timezone.localdate(as_of)
-    return lambda member_id: bucket("sample", campaign.pk, day, member_id)
+    return lambda member_id: rank("sample", campaign.pk, day, member_id)
 
 
-def _sample_cutoff(campaign: Campaign, as_of: datetime, params: dict) -> int:
-    """With a member budget smaller than the audience, a random (but repeatable) draw picks who
-    gets it: everyone whose draw is at most the cutoff, so the chunks fill the budget together."""
-    if campaign.max_members is None:
-        return EVERYONE
-    members = audience(campaign, as_of=as_of, params=params).values_list("pk", flat=True)
-    treatable = (m for m in members.iterator(chunk_size=5000) if not held_out(campaign.pk, m, campaign.holdout_percent))
-    draw = _sample_draws(campaign, as_of)
-    return _cutoff_for(campaign, [draw(member_id) for member_id in treatable])
+def _holdout_rank(campaign: Campaign):
+    """A member's place in the campaign's holdout order: the same on every run of the campaign."""
+    return lambda member_id: rank("holdout", campaign.pk, member_id)
 
 
-def _cutoff_for(campaign: Campaign, draws: list[int]) -> int:
-    remaining = campaign.max_members - campaign.granted_members
-    if remaining <= 0:
-        return -1
-    draws = sorted(draws)
-    return draws[remaining - 1] if len(draws) > remaining else EVERYONE
+def _held_count(considered: int, percent: int) -> int:
+    """The holdout of `considered` members, rounded half up."""
+    return (considered * percent + 50) // 100
+
+
+def campaign_split(campaign: Campaign, as_of: datetime, member_ids: list[int]) -> dict:
+    """Who of the audience the run considers, and who of those it holds out, as two cutoffs on
+    stable ranks (so each chunk applies them to its own members).
+
+    The holdout is the configured share of the members considered, exactly: when the budget
+    cannot treat the whole audience, a repeatable draw first picks as many members as the budget
+    treats plus their holdout, and the holdout is taken from those. (Holding out a share of the
+    whole audience and then cutting only the treated side to the budget made the control group
+    look far bigger than configured: 35 held out against 60 treated for 10%.)
+    """
+    percent = campaign.holdout_percent
+    considered = len(member_ids)
+    split = {"sample_cutoff": None}
+    limit = _treatable_members(campaign)
+    if limit is not None and considered - _held_count(considered, percent) > limit:
+        # The largest sample whose treated side fits the budget (treated grows by 0 or 1 per member).
+        considered = min(considered, limit * 100 // (100 - percent) + 1)
+        while considered and considered - _held_count(considered, percent) > limit:
+            considered -= 1
+        while considered < len(member_ids) and considered + 1 - _held_count(considered + 1, percent) <= limit:
+            considered += 1
+        draws = sorted(map(_sample_rank(campaign, as_of), member_ids))
+        split["sample_cutoff"] = draws[considered - 1] if considered else -1
+        draw = _sample_rank(campaign, as_of)
+        member_ids = [m for m in member_ids if draw(m) <= split["sample_cutoff"]]
+    held = _held_count(len(member_ids), percent)
+    ranks = sorted(map(_holdout_rank(campaign), member_ids))
+    split["holdout_cutoff"] = ranks[held - 1] if held else -1
+    return split
 
 
 @dataclass
@@ -89,27 +109,43 @@ class Selection:
     holdout: list[dict] = field(default_factory=list)
 
 
-def _select(
+def _audience_rows(
     campaign: Campaign, *, as_of: datetime, params: dict, id_range: tuple[int, int] | None = None, dry: bool = False
-) -> Selection:
-    """Split the audience into holdout and treated. A dry run needs only who (ids), not what a
-    grant writes (contact fields, grant keys)."""
+) -> list[dict]:
+    """The audience (of a chunk). A dry run needs only who (ids), not what a grant writes
+    (contact fields, grant keys)."""
     fields = ["pk"] if dry else ["pk", "name", "language", "email", "phone"]
     if campaign.kind == CampaignKind.WIN_BACK and not dry:
         fields.append("lapse_episode")
     if campaign.kind == CampaignKind.REFERRAL:
         fields.append("referred_by_id")
-    rows = audience(campaign, as_of=as_of, params=params, id_range=id_range).order_by("pk").values(*fields)
-    selection, cutoff, draw = Selection(), params.get("sample_cutoff", EVERYONE), _sample_draws(campaign, as_of)
-    for row in rows:
-        selection.audience += 1
-        if not dry:
+    rows = list(audience(campaign, as_of=as_of, params=params, id_range=id_range).order_by("pk").values(*fields))
+    if not dry:
+        for row in rows:
             row["grant_key"] = grant_key(campaign, as_of, row)
-        if held_out(campaign.pk, row["pk"], campaign.holdout_percent):
-            selection.holdout.append(row)
-        elif cutoff == EVERYONE or draw(row["pk"]) <= cutoff:
-            selection.treated.append(row)
+    return rows
+
+
+def _divide(campaign: Campaign, rows: list[dict], *, as_of: datetime, params: dict) -> Selection:
+    """Split audience rows by the run's cutoffs. Without them (a promotion window, whose holdout
+    was decided purchase by purchase) each member's own hash decides."""
+    selection = Selection(audience=len(rows))
+    sample_cutoff, holdout_cutoff = params.get("sample_cutoff"), params.get("holdout_cutoff")
+    draw, place = _sample_rank(campaign, as_of), _holdout_rank(campaign)
+    for row in rows:
+        if sample_cutoff is not None and draw(row["pk"]) > sample_cutoff:
+            continue  # not drawn this run: neither treated nor held out
+        if holdout_cutoff is None:
+            holdout = held_out(campaign.pk, row["pk"], campaign.holdout_percent)
+        else:
+            holdout = place(row["pk"]) <= holdout_cutoff
+        (selection.holdout if holdout else selection.treated).append(row)
     return selection
+
+
+def _select(campaign: Campaign, *, as_of: datetime, params: dict, id_range: tuple[int, int]) -> Selection:
+    rows = _audience_rows(campaign, as_of=as_of, params=params, id_range=id_range)
+    return _divide(campaign, rows, as_of=as_of, params=params)
 
 
 def _grants_per_member(campaign: Campaign) -> int:
@@ -117,17 +153,28 @@ def _grants_per_member(campaign: Campaign) -> int:
     return 2 if campaign.kind == CampaignKind.REFERRAL else 1
 
 
-def _within_budget(campaign: Campaign, treated: list[dict]) -> list[dict]:
-    """As many as the remaining budget allows, in a random but repeatable order."""
-    treated = sorted(treated, key=lambda row: bucket("order", campaign.pk, row["pk"]))
-    per_member = _points_each(campaign) * _grants_per_member(campaign)
+def _treatable_members(campaign: Campaign) -> int | None:
+    """How many more members the budget (members, points, voucher stock) can treat; None: no limit."""
+    grants = _grants_per_member(campaign)
+    limits = []
     if campaign.max_members is not None:
-        treated = treated[: max(campaign.max_members - campaign.granted_members, 0)]
+        limits.append((campaign.max_members - campaign.granted_members) // grants)
+    per_member = _points_each(campaign) * grants
     if campaign.max_points is not None and per_member:
-        treated = treated[: max((campaign.max_points - campaign.granted_points) // per_member, 0)]
+        limits.append((campaign.max_points - campaign.granted_points) // per_member)
     if campaign.grant_type == GrantType.VOUCHER and campaign.reward.stock is not None:
-        treated = treated[: campaign.reward.stock // _grants_per_member(campaign)]
-    return treated
+        limits.append(campaign.reward.stock // grants)
+    return max(min(limits), 0) if limits else None
+
+
+def _within_budget(campaign: Campaign, treated: list[dict]) -> list[dict]:
+    """As many as the remaining budget allows, in a random but repeatable order. The run's sample
+    already fits the budget as it was when the run started; this guards against a budget spent
+    meanwhile (a till redeeming the same reward, a second run)."""
+    limit = _treatable_members(campaign)
+    if limit is None or len(treated) <= limit:
+        return treated
+    return sorted(treated, key=lambda row: bucket("order", campaign.pk, row["pk"]))[:limit]
 
 
 def _points_each(campaign: Campaign) -> int:
@@ -305,23 +352,69 @@ class DryRun:
     points: int
     vouchers: int
     stock_left: int | None
+    why_nobody: str = ""  # when nobody would be treated: why, for the person asking
+
+
+def _audience_described(campaign: Campaign, as_of: datetime) -> str:
+    """Who the campaign looks for, as the "0 members ..." of an empty audience."""
+    kind = campaign.kind
+    if kind == CampaignKind.BIRTHDAY:
+        month = formats.date_format(timezone.localtime(as_of), "F")
+        return _("0 active members with a birthday in %(month)s") % {"month": month}
+    if kind == CampaignKind.SURPRISE:
+        return _(
+            "0 active members among the top spenders of the last 12 months not surprised in the last %(days)d days"
+        ) % {"days": campaign.quiet_days}
+    if kind == CampaignKind.WIN_BACK:
+        return _("0 lapsed members who could be won back")
+    if kind == CampaignKind.REFERRAL:
+        return _("0 referred members who made their first purchase since the campaign started")
+    if kind == CampaignKind.BADGE:
+        return _("0 members who earned the badge and do not have it yet")
+    return _("0 active members")
+
+
+def _in_window(campaign: Campaign, as_of: datetime) -> bool:
+    return campaign.starts_at <= as_of and (campaign.ends_at is None or as_of < campaign.ends_at)
+
+
+def _why_nobody(campaign: Campaign, as_of: datetime, selection: Selection, params: dict) -> str:
+    """Why a run now would treat nobody, the first reason that applies."""
+    if not _in_window(campaign, as_of):
+        return _("The campaign is outside its window (%(starts)s to %(ends)s).") % {
+            "starts": formats.date_format(timezone.localtime(campaign.starts_at), "SHORT_DATETIME_FORMAT"),
+            "ends": formats.date_format(timezone.localtime(campaign.ends_at), "SHORT_DATETIME_FORMAT")
+            if campaign.ends_at
+            else _("no end"),
+        }
+    if _treatable_members(campaign) == 0:
+        return _("The budget is exhausted (members, points or voucher stock).")
+    if not selection.audience:
+        if audience(campaign, as_of=as_of, params=params, exclude_granted=False).exists():
+            return _("All matching members have already been granted this campaign.")
+        if segment(campaign, Member.objects.all()).exists() or not (campaign.stages or campaign.min_tier_id):
+            return _("No member matches the audience: %(who)s.") % {"who": _audience_described(campaign, as_of)}
+        return _("No member matches the audience: 0 active members in the chosen stages and tiers.")
+    if selection.holdout and not selection.treated:
+        return _("Every member considered (%(count)d) falls in the holdout.") % {"count": len(selection.holdout)}
+    return ""
 
 
 def campaign_dry_run(*, campaign: Campaign, as_of: datetime | None = None) -> DryRun:
     """What a run now would do, writing nothing: audience, holdout, who, and what it costs."""
     as_of = as_of or timezone.now()
-    # One pass over the audience: the sampling cutoff comes from the same rows the run would treat.
+    # One pass over the audience: the split comes from the same rows the run would divide.
     params = campaign_prepare(campaign, as_of, sample=False, keep_top=True)
-    selection = _select(campaign, as_of=as_of, params=params, dry=True)
-    if campaign.max_members is not None:
-        draw = _sample_draws(campaign, as_of)
-        draws = {row["pk"]: draw(row["pk"]) for row in selection.treated}
-        cutoff = _cutoff_for(campaign, list(draws.values()))
-        selection.treated = [row for row in selection.treated if draws[row["pk"]] <= cutoff]
-    treated = _within_budget(campaign, selection.treated)
+    rows = _audience_rows(campaign, as_of=as_of, params=params, dry=True)
+    if campaign.kind != CampaignKind.PROMOTION:
+        params |= campaign_split(campaign, as_of, [row["pk"] for row in rows])
+    selection = _divide(campaign, rows, as_of=as_of, params=params)
+    # Outside its window the schedule does not run the campaign: nobody would be treated.
+    treated = _within_budget(campaign, selection.treated) if _in_window(campaign, as_of) else []
     recipients = len(treated) * _grants_per_member(campaign)
     sample_ids = [row["pk"] for row in random.Random(campaign.pk).sample(treated, min(SAMPLE_SIZE, len(treated)))]
     return DryRun(
+        why_nobody="" if treated else _why_nobody(campaign, as_of, selection, params),
         audience=selection.audience,
         holdout=len(selection.holdout),
         treated=len(treated),

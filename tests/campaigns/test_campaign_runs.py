@@ -9,7 +9,6 @@ from django.utils import timezone
 from campaigns.measurement import campaign_results
 from campaigns.models import Campaign, CampaignGrant, StaffTask
 from campaigns.services import campaign_dry_run, campaign_launch, campaign_runs_due
-from loyalty.sampling import held_out
 from members.models import Member
 from messaging.models import OutboxMessage
 from messaging.unsubscribe import unsubscribe_url
@@ -31,15 +30,61 @@ def test_holdout_members_are_recorded_but_get_nothing(make_campaign):
 
     run_campaign(campaign)
 
+    held = set(CampaignGrant.objects.filter(holdout=True).values_list("member", flat=True))
+    assert len(held) == 10
     for member in members:
-        grant = CampaignGrant.objects.get(member=member)
-        expected_holdout = held_out(campaign.pk, member.pk, 25)
-        assert grant.holdout == expected_holdout
-        assert Member.objects.get(pk=member.pk).points_balance == (0 if expected_holdout else 100)
-    assert 0 < CampaignGrant.objects.filter(holdout=True).count() < 40
-    assert not OutboxMessage.objects.filter(
-        member__in=CampaignGrant.objects.filter(holdout=True).values("member")
-    ).exists()
+        assert Member.objects.get(pk=member.pk).points_balance == (0 if member.pk in held else 100)
+    assert not OutboxMessage.objects.filter(member__in=held).exists()
+
+
+@pytest.mark.parametrize("chunk_size", [1000, 7])
+def test_holdout_is_the_configured_share_of_an_unlimited_audience_across_chunks(make_campaign, settings, chunk_size):
+    settings.JOB_CHUNK_SIZE = chunk_size
+    birthday_people(57)
+    campaign = make_campaign("birthday", holdout_percent=10)
+
+    run_campaign(campaign)
+
+    # 10% of 57 is 5.7: six held out, the rest treated.
+    assert CampaignGrant.objects.filter(holdout=True).count() == 6
+    assert CampaignGrant.objects.filter(holdout=False).count() == 51
+
+
+def test_holdout_is_the_configured_share_of_the_members_a_budget_lets_in(make_campaign, settings):
+    """The member budget treats 18 of 100: the holdout is 10% of the 20 drawn, not of all 100."""
+    settings.JOB_CHUNK_SIZE = 9
+    birthday_people(100)
+    campaign = make_campaign("birthday", holdout_percent=10, max_members=18)
+
+    run_campaign(campaign)
+
+    assert CampaignGrant.objects.filter(holdout=False).count() == 18
+    assert CampaignGrant.objects.filter(holdout=True).count() == 2
+
+
+def test_holdout_is_the_configured_share_of_the_members_a_points_budget_lets_in(make_campaign):
+    birthday_people(50)
+    campaign = make_campaign("birthday", holdout_percent=20, points=100, max_points=1200)
+
+    run_campaign(campaign)
+
+    # 12 treated fit the points; 15 drawn, 20% of them (3) held out.
+    assert CampaignGrant.objects.filter(holdout=False).count() == 12
+    assert CampaignGrant.objects.filter(holdout=True).count() == 3
+
+
+def test_dry_run_holds_out_whom_the_run_holds_out(make_campaign):
+    birthday_people(30)
+    campaign = make_campaign("birthday", holdout_percent=10, max_members=9)
+
+    dry = campaign_dry_run(campaign=campaign)
+    run_campaign(campaign)
+
+    assert (dry.treated, dry.holdout) == (9, 1)
+    assert CampaignGrant.objects.filter(holdout=True).count() == 1
+    assert set(m.pk for m in dry.sample) == set(
+        CampaignGrant.objects.filter(holdout=False).values_list("member", flat=True)
+    )
 
 
 def test_member_budget_caps_grants_across_chunks_and_reruns(make_campaign, settings):
@@ -83,7 +128,8 @@ def test_dry_run_reports_without_writing(make_campaign):
     dry = campaign_dry_run(campaign=campaign)
 
     assert dry.audience == 12 and dry.treated == 5 and dry.points == 500
-    assert 0 < dry.holdout < 12 and len(dry.sample) == 5
+    # 5 treated fit the budget; 7 drawn, 25% of them (2) held out.
+    assert dry.holdout == 2 and len(dry.sample) == 5
     assert not CampaignGrant.objects.exists() and Campaign.objects.get(pk=campaign.pk).granted_members == 0
 
 

@@ -29,5 +29,6 @@ class Command(BaseCommand):
             summary = build_demo(seed=seed, members=members, months=months)
         self.stdout.write(
             f"Demo data: {summary.stores} stores, {summary.members} members, {summary.purchases} purchases, "
-            f"{summary.returns} returns, {summary.redemptions} redemptions in {time.monotonic() - started:.0f}s."
+            f"{summary.returns} returns, {summary.redemptions} redemptions, {summary.messages_sent} messages sent "
+            f"in {time.monotonic() - started:.0f}s."
         )
