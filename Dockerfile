@@ -1,6 +1,7 @@
 FROM python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/metrics
 WORKDIR /app
 RUN useradd --create-home --uid 1000 loyalty
 COPY requirements.txt .
@@ -10,4 +11,6 @@ RUN DEBUG=True DATABASE_URL=sqlite:////tmp/build.sqlite3 python manage.py collec
     && rm -f /tmp/build.sqlite3
 USER loyalty
 EXPOSE 8000
-CMD ["gunicorn", "loyalty.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# The web process; docker-compose.yml runs bin/worker and bin/beat from this image too, and
+# .ci/prod-shape runs the same three scripts as plain processes.
+CMD ["bin/web"]

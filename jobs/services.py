@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F, Max, Min
 from django.utils import timezone
 
+from loyalty import metrics
 from loyalty.errors import field_error
 from members.models import Member
 
@@ -71,12 +72,25 @@ def job_run_start(
     if not chunks:
         run.status, run.finished_at = RunStatus.DONE, timezone.now()
     run.save(update_fields=["chunks_total", "status", "finished_at"])
+    transaction.on_commit(lambda: metrics.JOB_RUNS.labels(name, triggered_by or "unknown").inc())
     return run
 
 
 def job_chunk_run(*, chunk_id: int) -> bool:
     """Run one chunk unless it is already done. Returns whether it ran."""
     chunk = JobChunk.objects.select_related("run").get(pk=chunk_id)
+    started = time.monotonic()
+    try:
+        ran = _chunk_run(chunk)
+    except Exception:
+        metrics.observe_chunk(chunk.run.name, "failed", time.monotonic() - started)
+        raise
+    metrics.observe_chunk(chunk.run.name, "done" if ran else "skipped", time.monotonic() - started)
+    return ran
+
+
+def _chunk_run(chunk: JobChunk) -> bool:
+    chunk_id = chunk.pk
     if chunk.status == ChunkStatus.DONE or chunk.run.status == RunStatus.FAILED:
         return False
     JobChunk.objects.filter(pk=chunk_id).update(status=ChunkStatus.RUNNING, attempts=F("attempts") + 1)

@@ -4,7 +4,6 @@ from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from loyalty.api.exceptions import api_not_found, api_server_error
-from loyalty.health import healthz
 
 api_v1 = [
     path("", include("members.api.urls")),
@@ -13,7 +12,6 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -6,6 +6,8 @@ from datetime import timedelta
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
+from loyalty import logs
+
 from .models import StoreApiKey
 from .services import api_key_digest
 
@@ -77,6 +79,7 @@ class StoreApiKeyAuthentication(authentication.BaseAuthentication):
         if key is None:
             raise exceptions.AuthenticationFailed("Invalid API key.")
         _touch(key)
+        logs.bind(store_id=key.store_id)
         return StorePrincipal(key), key
 
     def authenticate_header(self, request):

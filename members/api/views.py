@@ -30,6 +30,8 @@ def _basket_lines(items) -> list[BasketLine]:
 
 
 class MemberEnrollView(APIView):
+    pos_operation = "enrolment"  # counted by outcome in loyalty_pos_operations_total
+
     @extend_schema(
         operation_id="members_enroll",
         request=MemberEnrollInput,
@@ -72,6 +74,8 @@ class MemberDetailView(APIView):
 
 
 class PurchaseCreateView(APIView):
+    pos_operation = "purchase"  # counted by outcome in loyalty_pos_operations_total
+
     @extend_schema(
         operation_id="purchases_create",
         request=PurchaseInput,
@@ -103,6 +107,8 @@ class PurchaseCreateView(APIView):
 
 
 class PurchaseReturnView(APIView):
+    pos_operation = "return"  # counted by outcome in loyalty_pos_operations_total
+
     @extend_schema(
         operation_id="purchases_return",
         request=ReturnInput,
