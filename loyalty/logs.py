@@ -14,6 +14,7 @@ import time
 import uuid
 from contextlib import contextmanager
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -65,11 +66,14 @@ class ContextFilter(logging.Filter):
 
 
 class JsonFormatter(_JsonFormatter):
-    """One JSON object per line: time, level, logger, message, the context, and any `extra`."""
+    """One JSON object per line: time, level, logger, message, the context, and any `extra`, but
+    never a request object (Django's django.request lines carry one: its text holds the query
+    string, where a phone number can be) or a socket (django.server)."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("fmt", "%(asctime)s %(levelname)s %(name)s %(message)s")
         kwargs.setdefault("rename_fields", {"asctime": "time", "levelname": "level", "name": "logger"})
+        kwargs.setdefault("reserved_attrs", [*RESERVED_ATTRS, "request", "server_time", "socket"])
         super().__init__(*args, **kwargs)
 
 

@@ -4,8 +4,8 @@
 request bodies are not collected at all; and `before_send` removes what remains: request headers
 but a few harmless ones, query strings, the user, values under personal or secret keys, and
 anything in the remaining text that looks like an email address, a phone or card number, or a key.
-Free text can still name a person (an exception message built from a member's name), so messages
-here name members by public id, never by name.
+Free text can still name a person (an exception message built from a member's name): no pattern
+finds a name, so messages here name members by public id, never by name.
 """
 
 import re
@@ -29,8 +29,15 @@ _PATTERNS = [
 ]
 
 
+# Keys ending in "_name" are a person's name (member_name, first_name) unless they name a thing.
+_TECHNICAL_NAMES = {"server_name", "file_name", "func_name", "module_name", "task_name", "view_name", "logger_name"}
+_TECHNICAL_NAMES |= {"route_name", "url_name", "app_name", "model_name", "db_name", "table_name", "class_name"}
+
+
 def _is_secret_key(key) -> bool:
     lowered = str(key).lower()
+    if lowered.endswith("_name") and lowered not in _TECHNICAL_NAMES:
+        return True
     return lowered in _SECRET_KEYS or any(part in lowered for part in _SECRET_KEY_PARTS)
 
 
@@ -79,6 +86,8 @@ def sentry_init(*, dsn: str, environment: str, **options) -> None:
         dsn=dsn,
         environment=environment,
         integrations=[DjangoIntegration(), CeleryIntegration()],
+        # Deprecated in favour of data_collection in sentry-sdk 2.75 (which derives its defaults
+        # from it), still honoured; before_send is what the tests prove in any case.
         send_default_pii=False,
         include_local_variables=False,
         max_request_body_size="never",

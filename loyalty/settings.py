@@ -245,7 +245,7 @@ SILENCED_SYSTEM_CHECKS = _SQLITE_SILENCED + ([] if SECURE_SSL_REDIRECT else ["se
 
 # Logging: JSON lines (loyalty/logs.py) in production, plain lines for a developer's console.
 # Celery keeps its hands off the root logger, so the worker and beat log the same way as the web.
-LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+LOG_FORMAT = env.str("LOG_FORMAT", default="") or ("plain" if DEBUG else "json")
 if LOG_FORMAT not in ("json", "plain"):
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, got {LOG_FORMAT!r}")
 LOGGING = {
