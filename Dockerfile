@@ -3,7 +3,10 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     PROMETHEUS_MULTIPROC_DIR=/tmp/metrics
 WORKDIR /app
-RUN useradd --create-home --uid 1000 loyalty
+# The metrics directory exists from the start, so a one-off `manage.py` in a fresh container
+# (not started by bin/web or bin/worker, which empty it) can count into it.
+RUN useradd --create-home --uid 1000 loyalty \
+    && install -d -o loyalty /tmp/metrics
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 COPY . .

@@ -996,7 +996,11 @@ def main(argv=None) -> int:
     if args.json:
         args.json.write_text(
             json.dumps(
-                {"args": vars(args), "rows": rows, "summary": summarise(rows)},
+                {
+                    "args": vars(args),
+                    "rows": rows,
+                    "summary": None if args.observability == "compare" else summarise(rows),
+                },
                 indent=2,
                 default=str,
             )

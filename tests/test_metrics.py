@@ -1,5 +1,7 @@
 """Prometheus metrics: the /metrics endpoint and each metric family (loyalty/metrics.py)."""
 
+import urllib.error
+import urllib.request
 import uuid
 from datetime import timedelta
 
@@ -204,3 +206,34 @@ def test_an_empty_outbox_has_no_age(scrape):
 
     assert "loyalty_outbox_backlog_messages 0.0" in text
     assert "loyalty_outbox_oldest_due_age_seconds 0.0" in text
+
+
+def test_job_runs_started_by_staff_are_counted_without_their_names(member, django_capture_on_commit_callbacks):
+    before = value("loyalty_job_runs_total", job="promote_stages", triggered_by="admin")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job_run_now(name="promote_stages", full=True, triggered_by="admin: mei.lin")
+
+    assert value("loyalty_job_runs_total", job="promote_stages", triggered_by="admin") == before + 1
+
+
+def _get(url, token=None) -> int:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 (a loopback http URL)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_the_worker_serves_its_metrics_behind_the_same_token(settings):
+    settings.METRICS_TOKEN = TOKEN
+    server = metrics.serve_in_thread(0, "127.0.0.1")  # port 0: any free one
+    url = f"http://127.0.0.1:{server.server_port}/metrics"
+    try:
+        codes = (_get(url), _get(url, "wrong"), _get(url, TOKEN))
+    finally:
+        server.shutdown()
+
+    assert codes == (403, 403, 200)
