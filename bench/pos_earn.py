@@ -679,10 +679,11 @@ def parse_args(argv=None):
     parser.add_argument("--access-log", action="store_true", help="gunicorn's access log on (bin/web has it off)")
     parser.add_argument(
         "--observability",
-        choices=["on", "off", "compare"],
+        choices=["on", "off", "compare", "side-by-side"],
         default="on",
         help="metrics and request logs on (as in production, the default), off, or compare: each round runs "
-        "the app with both (alternating which goes first), skips pgbench and reports the cost of on vs off",
+        "the app with both (alternating which goes first), skips pgbench and reports the cost of on vs off; "
+        "side-by-side: like compare, but both are served and loaded at the same time (for a busy machine)",
     )
     parser.add_argument("--print-sql", action="store_true", help="print the generated pgbench script")
     parser.add_argument("--keep-db", action="store_true", help=f"leave {DB_NAME} in place afterwards")
@@ -704,7 +705,7 @@ def parse_args(argv=None):
         args.loadgen = "wrk" if args.wrk else "python"
         if not args.wrk:
             log("wrk not found (apt-get install -y wrk); using the slower Python load generator")
-    args.skip_pgbench = args.skip_pgbench or args.observability == "compare"
+    args.skip_pgbench = args.skip_pgbench or args.observability in ("compare", "side-by-side")
     args.pgbench = None if args.skip_pgbench else find_pgbench()
     if not args.skip_pgbench and not args.pgbench:
         parser.error("pgbench not found (apt-get install -y postgresql-client), or pass --skip-pgbench")
@@ -774,6 +775,77 @@ def app_run(args, env, db, key, workers, concurrency, round_no, workdir, mode="o
         "other_before_pct": idle["other_pct"],
         **result,
     }
+
+
+def side_by_side_run(args, env, db, key, workers, concurrency, round_no, workdir) -> list[dict]:
+    """Both modes served at the same time, each under its own load of the given concurrency: the
+    machine's drift and unrelated work hit both alike, which a shared machine needs."""
+    load = run_wrk if args.loadgen == "wrk" else run_python_load
+    idle = settle("the side-by-side run")
+    servers: dict[str, Gunicorn] = {}
+    results: dict[str, dict] = {}
+    tag = f"s{workers}c{concurrency}r{round_no}-{secrets.token_hex(3)}"
+
+    def both(duration: int, suffix: str) -> None:
+        def one(mode):
+            results[mode] = load(
+                args,
+                port=servers[mode].port,
+                key=key,
+                concurrency=concurrency,
+                duration=duration,
+                tag=tag + mode + suffix,
+            )
+
+        threads = [threading.Thread(target=one, args=(mode,)) for mode in servers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    try:
+        for mode in ("off", "on"):
+            (workdir / mode).mkdir(exist_ok=True)
+            servers[mode] = Gunicorn(args, observability_env(env, mode, workdir / mode), workers, workdir / mode)
+        for server in servers.values():
+            server.wait_ready()
+        if args.warmup:
+            log(f"warm-up {args.warmup} s, off and on side by side: {workers} workers each, concurrency {concurrency}")
+            both(args.warmup, "u")
+        log(f"measuring {args.duration} s, off and on side by side ({args.loadgen})")
+        before = cpu_snapshot()
+        both(args.duration, "m")
+        after = cpu_snapshot()
+    finally:
+        for server in servers.values():
+            server.stop()
+    ledger = ledger_check(db)
+    usage = {mode: cpu_usage(before, after, server.proc.pid) for mode, server in servers.items()}
+    rows = []
+    for mode, result in results.items():
+        n = max(result["requests"], 1)
+        mine, theirs = usage[mode], usage["on" if mode == "off" else "off"]
+        # The other server counts as "other" in its usage: take it out.
+        other_pct = mine["other_pct"] * (mine["other"] - theirs["app"]) / mine["other"] if mine["other"] else 0.0
+        result.update(
+            app_cpu_ms=mine["app"] * 1000 / n,
+            pg_cpu_ms=mine["pg"] * 1000 / max(sum(r["requests"] for r in results.values()), 1),
+            machine_busy_pct=mine["busy_pct"],
+            other_cpu_pct=other_pct,
+            top_other=mine["top_other"],
+            ledger=ledger,
+        )
+        rows.append(
+            {
+                "workers": workers,
+                "concurrency": concurrency,
+                "round": round_no,
+                "observability": mode,
+                "other_before_pct": idle["other_pct"],
+                **result,
+            }
+        )
+    return rows
 
 
 def pgbench_run(args, db, *, concurrency, store_id, key_id, script, workdir) -> dict:
@@ -912,7 +984,8 @@ def report_compare(args, rows: list[dict]) -> bool:
     """The cost of metrics and logging: throughput and CPU per request, on vs off, per round (the
     two runs of a round are seconds apart) and as medians. Target: at most TARGET_OBSERVABILITY_COST."""
     print()
-    print("POS earn benchmark: metrics and request logs on vs off, POST /api/v1/purchases/")
+    how = "at the same time" if args.observability == "side-by-side" else "one after the other"
+    print(f"POS earn benchmark: metrics and request logs on vs off ({how}), POST /api/v1/purchases/")
     print(
         f"  {args.members} members, {args.rounds} round(s) of {args.duration} s per mode (after {args.warmup} s "
         f"warm-up), load: {args.loadgen} ({args.threads} threads), {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}"
@@ -963,6 +1036,12 @@ def main(argv=None) -> int:
             for workers in args.workers:
                 for concurrency in args.concurrency:
                     for round_no in range(1, args.rounds + 1):
+                        if args.observability == "side-by-side":
+                            for row in side_by_side_run(args, env, db, key, workers, concurrency, round_no, workdir):
+                                rows.append(row)
+                                log(f"  {row['observability']}:")
+                                log_row(row)
+                            continue
                         if args.observability == "compare":
                             # Alternate which runs first: a machine slowing down mid-round hurts both.
                             for mode in ("off", "on") if round_no % 2 else ("on", "off"):
@@ -992,14 +1071,15 @@ def main(argv=None) -> int:
                     log(f"dropped {DB_NAME}")
     if not rows:
         return 1
-    ok = report_compare(args, rows) if args.observability == "compare" else report(args, rows)
+    compared = args.observability in ("compare", "side-by-side")
+    ok = report_compare(args, rows) if compared else report(args, rows)
     if args.json:
         args.json.write_text(
             json.dumps(
                 {
                     "args": vars(args),
                     "rows": rows,
-                    "summary": None if args.observability == "compare" else summarise(rows),
+                    "summary": None if compared else summarise(rows),
                 },
                 indent=2,
                 default=str,
