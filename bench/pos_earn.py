@@ -679,11 +679,12 @@ def parse_args(argv=None):
     parser.add_argument("--access-log", action="store_true", help="gunicorn's access log on (bin/web has it off)")
     parser.add_argument(
         "--observability",
-        choices=["on", "off", "compare", "side-by-side"],
+        choices=["on", "off", "compare", "side-by-side", "side-by-side-aa"],
         default="on",
         help="metrics and request logs on (as in production, the default), off, or compare: each round runs "
         "the app with both (alternating which goes first), skips pgbench and reports the cost of on vs off; "
-        "side-by-side: like compare, but both are served and loaded at the same time (for a busy machine)",
+        "side-by-side: like compare, but both are served and loaded at the same time (for a busy machine); "
+        "side-by-side-aa: the same with both off, to see how far two identical servers differ",
     )
     parser.add_argument("--print-sql", action="store_true", help="print the generated pgbench script")
     parser.add_argument("--keep-db", action="store_true", help=f"leave {DB_NAME} in place afterwards")
@@ -705,7 +706,7 @@ def parse_args(argv=None):
         args.loadgen = "wrk" if args.wrk else "python"
         if not args.wrk:
             log("wrk not found (apt-get install -y wrk); using the slower Python load generator")
-    args.skip_pgbench = args.skip_pgbench or args.observability in ("compare", "side-by-side")
+    args.skip_pgbench = args.skip_pgbench or args.observability in ("compare", "side-by-side", "side-by-side-aa")
     args.pgbench = None if args.skip_pgbench else find_pgbench()
     if not args.skip_pgbench and not args.pgbench:
         parser.error("pgbench not found (apt-get install -y postgresql-client), or pass --skip-pgbench")
@@ -806,7 +807,9 @@ def side_by_side_run(args, env, db, key, workers, concurrency, round_no, workdir
     try:
         for mode in ("off", "on"):
             (workdir / mode).mkdir(exist_ok=True)
-            servers[mode] = Gunicorn(args, observability_env(env, mode, workdir / mode), workers, workdir / mode)
+            # The A/A run serves "on" without metrics and logs too: the noise floor of the comparison.
+            served = "off" if args.observability == "side-by-side-aa" else mode
+            servers[mode] = Gunicorn(args, observability_env(env, served, workdir / mode), workers, workdir / mode)
         for server in servers.values():
             server.wait_ready()
         if args.warmup:
@@ -984,7 +987,9 @@ def report_compare(args, rows: list[dict]) -> bool:
     """The cost of metrics and logging: throughput and CPU per request, on vs off, per round (the
     two runs of a round are seconds apart) and as medians. Target: at most TARGET_OBSERVABILITY_COST."""
     print()
-    how = "at the same time" if args.observability == "side-by-side" else "one after the other"
+    how = {"compare": "one after the other", "side-by-side": "at the same time"}.get(
+        args.observability, "at the same time, both OFF: an A/A run"
+    )
     print(f"POS earn benchmark: metrics and request logs on vs off ({how}), POST /api/v1/purchases/")
     print(
         f"  {args.members} members, {args.rounds} round(s) of {args.duration} s per mode (after {args.warmup} s "
@@ -1036,7 +1041,7 @@ def main(argv=None) -> int:
             for workers in args.workers:
                 for concurrency in args.concurrency:
                     for round_no in range(1, args.rounds + 1):
-                        if args.observability == "side-by-side":
+                        if args.observability in ("side-by-side", "side-by-side-aa"):
                             for row in side_by_side_run(args, env, db, key, workers, concurrency, round_no, workdir):
                                 rows.append(row)
                                 log(f"  {row['observability']}:")
@@ -1071,7 +1076,7 @@ def main(argv=None) -> int:
                     log(f"dropped {DB_NAME}")
     if not rows:
         return 1
-    compared = args.observability in ("compare", "side-by-side")
+    compared = args.observability in ("compare", "side-by-side", "side-by-side-aa")
     ok = report_compare(args, rows) if compared else report(args, rows)
     if args.json:
         args.json.write_text(
