@@ -52,6 +52,7 @@ DB_NAME = "bench_pos_earn"
 PATH = "/api/v1/purchases/"
 TARGET_RATIO = 0.25
 TARGET_P99_MS = 50.0
+TARGET_OBSERVABILITY_COST = 0.03  # metrics and logging may cost the POS path at most 3% of throughput
 BODY = (
     '{{"member":"{card}","receipt_id":"B-{ref}","channel":"store","occurred_at":"{at}",'
     '"currency":"CNY","total":"100.00","items":['
@@ -285,6 +286,22 @@ def app_env(args, db: Db) -> dict:
     }
 
 
+def observability_env(env: dict, mode: str, workdir: Path) -> dict:
+    """Metrics and logging as production has them (on: JSON request lines at INFO, Prometheus
+    counters in multiprocess mode), or neither (off: the middlewares are not installed)."""
+    if mode == "off":
+        return {**env, "METRICS_ENABLED": "False", "LOG_REQUESTS": "False"}
+    return {
+        **env,
+        "METRICS_ENABLED": "True",
+        "LOG_REQUESTS": "True",
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "INFO",
+        "METRICS_TOKEN": "bench-" + secrets.token_urlsafe(24),
+        "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"),
+    }
+
+
 def manage(args, env: dict, *cmd: str) -> str:
     result = subprocess.run(
         [args.python, "manage.py", *cmd], cwd=args.project_dir, env=env, capture_output=True, text=True, check=False
@@ -305,6 +322,11 @@ class Gunicorn:
         self.port = free_port()
         self.log_path = logdir / f"gunicorn-w{workers}.log"
         self.log = self.log_path.open("w")
+        observed = env.get("METRICS_ENABLED") == "True"
+        if observed:
+            # As bin/web does: each start begins with an empty metrics directory.
+            shutil.rmtree(env["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+            Path(env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True)
         cmd = [
             args.gunicorn,
             args.wsgi,
@@ -320,6 +342,9 @@ class Gunicorn:
             "--timeout",
             "60",
         ]
+        if observed:
+            # bin/web's configuration (JSON logs, metrics of dead workers); the flags above win.
+            cmd += ["--config", "python:loyalty.gunicorn_conf"]
         if args.access_log:
             cmd += ["--access-logfile", "-"]
         self.proc = subprocess.Popen(cmd, cwd=args.project_dir, env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -654,7 +679,16 @@ def parse_args(argv=None):
         "--worker-class", choices=["sync", "gthread"], default="sync", help="gunicorn worker class (default sync)"
     )
     parser.add_argument("--worker-threads", type=int, default=1, help="threads per gthread worker (default 1)")
-    parser.add_argument("--access-log", action="store_true", help="gunicorn access log on, as in docker-compose")
+    parser.add_argument("--access-log", action="store_true", help="gunicorn's access log on (bin/web has it off)")
+    parser.add_argument(
+        "--observability",
+        choices=["on", "off", "compare", "side-by-side", "side-by-side-aa"],
+        default="on",
+        help="metrics and request logs on (as in production, the default), off, or compare: each round runs "
+        "the app with both (alternating which goes first), skips pgbench and reports the cost of on vs off; "
+        "side-by-side: like compare, but both are served and loaded at the same time (for a busy machine); "
+        "side-by-side-aa: the same with both off, to see how far two identical servers differ",
+    )
     parser.add_argument("--print-sql", action="store_true", help="print the generated pgbench script")
     parser.add_argument("--keep-db", action="store_true", help=f"leave {DB_NAME} in place afterwards")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
@@ -675,6 +709,7 @@ def parse_args(argv=None):
         args.loadgen = "wrk" if args.wrk else "python"
         if not args.wrk:
             log("wrk not found (apt-get install -y wrk); using the slower Python load generator")
+    args.skip_pgbench = args.skip_pgbench or args.observability in ("compare", "side-by-side", "side-by-side-aa")
     args.pgbench = None if args.skip_pgbench else find_pgbench()
     if not args.skip_pgbench and not args.pgbench:
         parser.error("pgbench not found (apt-get install -y postgresql-client), or pass --skip-pgbench")
@@ -703,10 +738,11 @@ def setup_database(args, db: Db, env: dict, workdir: Path) -> tuple[str, int, in
     return key, store_id, key_id, script
 
 
-def app_run(args, env, db, key, workers, concurrency, round_no, workdir) -> dict:
+def app_run(args, env, db, key, workers, concurrency, round_no, workdir, mode="on") -> dict:
     load = run_wrk if args.loadgen == "wrk" else run_python_load
     idle = settle("the app run")
-    server = Gunicorn(args, env, workers, workdir)
+    log(f"metrics and request logs {mode}")
+    server = Gunicorn(args, observability_env(env, mode, workdir), workers, workdir)
     try:
         server.wait_ready()
         # Unique per run: the tag goes into every receipt id and Idempotency-Key.
@@ -739,9 +775,83 @@ def app_run(args, env, db, key, workers, concurrency, round_no, workdir) -> dict
         "workers": workers,
         "concurrency": concurrency,
         "round": round_no,
+        "observability": mode,
         "other_before_pct": idle["other_pct"],
         **result,
     }
+
+
+def side_by_side_run(args, env, db, key, workers, concurrency, round_no, workdir) -> list[dict]:
+    """Both modes served at the same time, each under its own load of the given concurrency: the
+    machine's drift and unrelated work hit both alike, which a shared machine needs."""
+    load = run_wrk if args.loadgen == "wrk" else run_python_load
+    idle = settle("the side-by-side run")
+    servers: dict[str, Gunicorn] = {}
+    results: dict[str, dict] = {}
+    tag = f"s{workers}c{concurrency}r{round_no}-{secrets.token_hex(3)}"
+
+    def both(duration: int, suffix: str) -> None:
+        def one(mode):
+            results[mode] = load(
+                args,
+                port=servers[mode].port,
+                key=key,
+                concurrency=concurrency,
+                duration=duration,
+                tag=tag + mode + suffix,
+            )
+
+        threads = [threading.Thread(target=one, args=(mode,)) for mode in servers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    try:
+        for mode in ("off", "on"):
+            (workdir / mode).mkdir(exist_ok=True)
+            # The A/A run serves "on" without metrics and logs too: the noise floor of the comparison.
+            served = "off" if args.observability == "side-by-side-aa" else mode
+            servers[mode] = Gunicorn(args, observability_env(env, served, workdir / mode), workers, workdir / mode)
+        for server in servers.values():
+            server.wait_ready()
+        if args.warmup:
+            log(f"warm-up {args.warmup} s, off and on side by side: {workers} workers each, concurrency {concurrency}")
+            both(args.warmup, "u")
+        log(f"measuring {args.duration} s, off and on side by side ({args.loadgen})")
+        before = cpu_snapshot()
+        both(args.duration, "m")
+        after = cpu_snapshot()
+    finally:
+        for server in servers.values():
+            server.stop()
+    ledger = ledger_check(db)
+    usage = {mode: cpu_usage(before, after, server.proc.pid) for mode, server in servers.items()}
+    rows = []
+    for mode, result in results.items():
+        n = max(result["requests"], 1)
+        mine, theirs = usage[mode], usage["on" if mode == "off" else "off"]
+        # The other server counts as "other" in its usage: take it out.
+        other_pct = mine["other_pct"] * (mine["other"] - theirs["app"]) / mine["other"] if mine["other"] else 0.0
+        result.update(
+            app_cpu_ms=mine["app"] * 1000 / n,
+            pg_cpu_ms=mine["pg"] * 1000 / max(sum(r["requests"] for r in results.values()), 1),
+            machine_busy_pct=mine["busy_pct"],
+            other_cpu_pct=other_pct,
+            top_other=mine["top_other"],
+            ledger=ledger,
+        )
+        rows.append(
+            {
+                "workers": workers,
+                "concurrency": concurrency,
+                "round": round_no,
+                "observability": mode,
+                "other_before_pct": idle["other_pct"],
+                **result,
+            }
+        )
+    return rows
 
 
 def pgbench_run(args, db, *, concurrency, store_id, key_id, script, workdir) -> dict:
@@ -869,6 +979,57 @@ def report(args, rows: list[dict]) -> bool:
     return all_pass and correct
 
 
+def log_row(row: dict) -> None:
+    log(
+        f"  {row['rps']:.1f} rps, p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms, "
+        f"4xx {row['s4xx']}, 5xx {row['s5xx']}, ledger {'ok' if row['ledger']['ok'] else 'BROKEN'}"
+    )
+
+
+def report_compare(args, rows: list[dict]) -> bool:
+    """The cost of metrics and logging: throughput and CPU per request, on vs off, per round (the
+    two runs of a round are seconds apart) and as medians. Target: at most TARGET_OBSERVABILITY_COST."""
+    print()
+    how = {"compare": "one after the other", "side-by-side": "at the same time"}.get(
+        args.observability, "at the same time, both OFF: an A/A run"
+    )
+    print(f"POS earn benchmark: metrics and request logs on vs off ({how}), POST /api/v1/purchases/")
+    print(
+        f"  {args.members} members, {args.rounds} round(s) of {args.duration} s per mode (after {args.warmup} s "
+        f"warm-up), load: {args.loadgen} ({args.threads} threads), {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}"
+    )
+    print()
+    print(
+        f"  {'workers':>7} {'conc':>4} {'round':>5} {'rps off':>8} {'rps on':>8} {'on/off':>7} {'p99 off':>8} "
+        f"{'p99 on':>7} {'cpu ms off':>10} {'cpu ms on':>9} {'cpu on/off':>10} {'other':>5}"
+    )
+    correct = all(r["ledger"]["ok"] and r["s4xx"] == 0 and r["s5xx"] == 0 for r in rows)
+    pairs: dict[tuple[int, int, int], dict] = {}
+    for row in rows:
+        pairs.setdefault((row["workers"], row["concurrency"], row["round"]), {})[row["observability"]] = row
+    ratios, cpu_ratios = [], []
+    for (workers, concurrency, round_no), pair in pairs.items():
+        off, on = pair["off"], pair["on"]
+        ratio, cpu_ratio = on["rps"] / off["rps"], on["app_cpu_ms"] / off["app_cpu_ms"]
+        ratios.append(ratio)
+        cpu_ratios.append(cpu_ratio)
+        print(
+            f"  {workers:>7} {concurrency:>4} {round_no:>5} {off['rps']:>8.1f} {on['rps']:>8.1f} {ratio:>7.3f} "
+            f"{off['p99_ms']:>8.1f} {on['p99_ms']:>7.1f} {off['app_cpu_ms']:>10.2f} {on['app_cpu_ms']:>9.2f} "
+            f"{cpu_ratio:>10.3f} {max(off['other_cpu_pct'], on['other_cpu_pct']):>4.0f}%"
+        )
+    ratio, cpu_ratio = statistics.median(ratios), statistics.median(cpu_ratios)
+    cost = 1 - ratio
+    ok = cost <= TARGET_OBSERVABILITY_COST
+    print()
+    print(
+        f"  median throughput on/off {ratio:.3f} (cost {cost:.1%}), median app CPU per request on/off "
+        f"{cpu_ratio:.3f}; target: cost <= {TARGET_OBSERVABILITY_COST:.0%} -> {'PASS' if ok else 'FAIL'}; "
+        f"correctness (no 4xx/5xx, ledger consistent): {'OK' if correct else 'FAILED'}"
+    )
+    return ok and correct
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     db = Db(args)
@@ -883,11 +1044,20 @@ def main(argv=None) -> int:
             for workers in args.workers:
                 for concurrency in args.concurrency:
                     for round_no in range(1, args.rounds + 1):
-                        row = app_run(args, env, db, key, workers, concurrency, round_no, workdir)
-                        log(
-                            f"  {row['rps']:.1f} rps, p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms, "
-                            f"4xx {row['s4xx']}, 5xx {row['s5xx']}, ledger {'ok' if row['ledger']['ok'] else 'BROKEN'}"
-                        )
+                        if args.observability in ("side-by-side", "side-by-side-aa"):
+                            for row in side_by_side_run(args, env, db, key, workers, concurrency, round_no, workdir):
+                                rows.append(row)
+                                log(f"  {row['observability']}:")
+                                log_row(row)
+                            continue
+                        if args.observability == "compare":
+                            # Alternate which runs first: a machine slowing down mid-round hurts both.
+                            for mode in ("off", "on") if round_no % 2 else ("on", "off"):
+                                rows.append(app_run(args, env, db, key, workers, concurrency, round_no, workdir, mode))
+                                log_row(rows[-1])
+                            continue
+                        row = app_run(args, env, db, key, workers, concurrency, round_no, workdir, args.observability)
+                        log_row(row)
                         if args.pgbench:
                             row["pgbench"] = pgbench_run(
                                 args,
@@ -909,11 +1079,16 @@ def main(argv=None) -> int:
                     log(f"dropped {DB_NAME}")
     if not rows:
         return 1
-    ok = report(args, rows)
+    compared = args.observability in ("compare", "side-by-side", "side-by-side-aa")
+    ok = report_compare(args, rows) if compared else report(args, rows)
     if args.json:
         args.json.write_text(
             json.dumps(
-                {"args": vars(args), "rows": rows, "summary": summarise(rows)},
+                {
+                    "args": vars(args),
+                    "rows": rows,
+                    "summary": None if compared else summarise(rows),
+                },
                 indent=2,
                 default=str,
             )

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.db.models import Case, F, Max, Min, Q, Value, When
 from django.utils import timezone
 
+from loyalty import metrics
 from loyalty.errors import field_error
 from members.models import Member
 
@@ -107,6 +108,9 @@ def job_run_start(
     if not chunks:
         run.status, run.finished_at = RunStatus.DONE, timezone.now()
     run.save(update_fields=["chunks_total", "status", "finished_at"])
+    # "admin: <username>" counts as "admin": one series per kind of trigger, and no staff names.
+    trigger = (triggered_by or "unknown").split(":", 1)[0]
+    transaction.on_commit(lambda: metrics.JOB_RUNS.labels(name, trigger).inc())
     return run, True
 
 
@@ -122,14 +126,30 @@ def _run_finish_if_complete(run_id: int) -> None:
 
 def job_chunk_run(*, chunk_id: int) -> bool:
     """Run one chunk unless it is already done or failed for good. Returns whether it ran; raises
-    `ChunkRetry` when it failed and is to be tried again."""
+    `ChunkRetry` when it failed and is to be tried again. Its duration and outcome are measured."""
+    started = time.monotonic()
+    outcome = "failed"
+    try:
+        outcome = _chunk_run(chunk_id)
+    except ChunkRetry:
+        outcome = "retry"
+        raise
+    finally:
+        job = JobRun.objects.filter(chunks__pk=chunk_id).values_list("name", flat=True).first()
+        if job is not None:
+            metrics.observe_chunk(job, outcome, time.monotonic() - started)
+    return outcome == "done"
+
+
+def _chunk_run(chunk_id: int) -> str:
+    """done, skipped (finished or settled elsewhere) or failed (for good); ChunkRetry to retry."""
     # The claim commits on its own so the watchdog can see it; a delivery of a chunk that another
     # worker holds waits here and then finds it done.
     claimed = JobChunk.objects.filter(
         pk=chunk_id, status__in=[ChunkStatus.PENDING, ChunkStatus.RUNNING], run__status=RunStatus.RUNNING
     ).update(status=ChunkStatus.RUNNING, claimed_at=timezone.now(), attempts=F("attempts") + 1)
     if not claimed:
-        return False
+        return "skipped"
     chunk = JobChunk.objects.select_related("run").get(pk=chunk_id)
     run = chunk.run
     try:
@@ -137,7 +157,7 @@ def job_chunk_run(*, chunk_id: int) -> bool:
             # Held until the work commits: the watchdog skips a chunk whose worker is alive.
             mine = JobChunk.objects.select_for_update().filter(pk=chunk_id, status=ChunkStatus.RUNNING)
             if not list(mine.values_list("pk", flat=True)):
-                return False  # another delivery finished it while this one waited
+                return "skipped"  # another delivery finished it while this one waited
             result = JOBS[run.name].chunk(
                 as_of=run.as_of,
                 member_id_from=chunk.id_from,
@@ -162,8 +182,8 @@ def job_chunk_run(*, chunk_id: int) -> bool:
         countdown = _chunk_failed(chunk_id=chunk_id, run_id=run.pk, exc=exc)
         if countdown is not None:
             raise ChunkRetry(countdown) from exc
-        return False
-    return True
+        return "failed"
+    return "done"
 
 
 @transaction.atomic

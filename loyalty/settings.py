@@ -75,7 +75,14 @@ INSTALLED_APPS = [
     "portal",
 ]
 
+# Metrics and the per-request log line can be switched off (the benchmark measures their cost).
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
+LOG_REQUESTS = env.bool("LOG_REQUESTS", default=True)
 MIDDLEWARE = [
+    # First: /healthz, /readyz and /metrics answer before host validation (see loyalty/health.py).
+    "loyalty.health.OperationsEndpointsMiddleware",
+    *(["loyalty.metrics.MetricsMiddleware"] if METRICS_ENABLED else []),
+    *(["loyalty.logs.RequestContextMiddleware"] if LOG_REQUESTS else []),
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -319,9 +326,32 @@ REST_FRAMEWORK["NUM_PROXIES"] = 1 if BEHIND_TLS_PROXY else 0
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SILENCED_SYSTEM_CHECKS = [] if SECURE_SSL_REDIRECT else ["security.W008"]
 
+# Logging: JSON lines (loyalty/logs.py) in production, plain lines for a developer's console.
+# Celery keeps its hands off the root logger, so the worker and beat log the same way as the web.
+LOG_FORMAT = env.str("LOG_FORMAT", default="") or ("plain" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "loyalty.logs.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "loyalty.logs.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Metrics: Prometheus scrapes /metrics with `Authorization: Bearer <METRICS_TOKEN>`; without a
+# token the endpoint does not exist. Several processes (gunicorn workers, the Celery pool) share
+# their counts through PROMETHEUS_MULTIPROC_DIR, which bin/web and bin/worker empty on start.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# Error reporting: only with SENTRY_DSN set, and with personal data scrubbed (loyalty/sentry.py).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from loyalty.sentry import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default="production"))

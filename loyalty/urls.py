@@ -7,7 +7,6 @@ from rest_framework.permissions import AllowAny
 
 from loyalty.api.docs import SCHEMA_AUTHENTICATION, ApiDocsVisible
 from loyalty.api.exceptions import api_not_found, api_server_error
-from loyalty.health import healthz
 
 api_v1 = [
     path("", include("members.api.urls")),
@@ -19,7 +18,6 @@ urlpatterns = [
     # Members are the many who come here (from a receipt's QR code); staff go to /admin/. Not
     # permanent, so browsers keep asking should the front page change again.
     path("", RedirectView.as_view(pattern_name="portal:home", permanent=False), name="home"),
-    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("portal/", include("portal.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -5,6 +5,7 @@ import uuid
 
 from django.db.models import Q, QuerySet
 
+from loyalty import logs
 from loyalty.errors import NotFound
 from loyalty.fastsql import select_one
 
@@ -37,6 +38,8 @@ def member_get(*, reference: str, for_update: bool = False) -> Member:
     member = select_one(Member, for_update=for_update, **lookup)
     if member is None:
         raise NotFound("No member with this id or card number.", errors={"member": ["Unknown member."]})
+    # Every POS request resolves its member here: from now on its log lines name them (by public id).
+    logs.bind(member=str(member.public_id))
     return mark_locked(member) if for_update else member
 
 
@@ -50,6 +53,7 @@ def member_lookup(*, card_number: str = "", phone: str = "") -> Member:
             member = None
     if member is None:
         raise NotFound("No member matches.")
+    logs.bind(member=str(member.public_id))
     return member
 
 

@@ -15,10 +15,15 @@ class DeliveryError(Exception):
 
 
 class LoggingSmsBackend:
-    """Writes SMS to the log instead of sending them: the default until a gateway is configured."""
+    """Writes SMS to the log instead of sending them: the default until a gateway is configured.
+    Only a developer's console (DEBUG) shows the number and text; production logs carry no
+    personal data, so there the line only says that an SMS went nowhere."""
 
     def send(self, *, phone: str, text: str) -> None:
-        logger.info("SMS to %s: %s", phone, text)
+        if settings.DEBUG:
+            logger.info("SMS to %s: %s", phone, text)
+        else:
+            logger.warning("SMS not sent: no SMS gateway is configured (SMS_BACKEND)", extra={"length": len(text)})
 
 
 def send_email(*, to: str, subject: str, body: str) -> None:

@@ -6,6 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions, permissions
 
+from loyalty import logs
+
 from . import throttling
 from .key_cache import is_remembered, valid_key
 from .models import StoreApiKey
@@ -58,6 +60,7 @@ class StoreApiKeyAuthentication(authentication.BaseAuthentication):
         if key is None:
             raise exceptions.AuthenticationFailed(INVALID_KEY)
         _touch(key)
+        logs.bind(store_id=key.store_id)
         return StorePrincipal(key, digest), key
 
     def authenticate_header(self, request):

@@ -14,6 +14,7 @@ from django.http import HttpResponse
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from loyalty import metrics
 from loyalty.errors import DomainError
 from loyalty.fastsql import batched_writes, insert_rows
 
@@ -100,10 +101,12 @@ def _remember(record_id: int, status: int, content: bytes) -> None:
 def _replay(*, store, key: str, fingerprint: str) -> HttpResponse:
     record = IdempotencyRecord.objects.get(store=store, key=key)
     if record.fingerprint != fingerprint:
+        metrics.IDEMPOTENCY_REPLAYS.labels("key_reused").inc()
         raise IdempotencyKeyReused(
             f"This {HEADER} was already used for a different request.",
             errors={HEADER: ["Already used with a different request body."]},
         )
     response = HttpResponse(record.response_body, status=record.response_status, content_type="application/json")
     response["Idempotent-Replayed"] = "true"
+    metrics.IDEMPOTENCY_REPLAYS.labels("replayed").inc()
     return response

@@ -73,3 +73,18 @@ def test_without_database_url_the_demo_database_is_named_or_the_reason_given(tmp
 
     assert result.returncode != 0
     assert "DATABASE_URL is not set" in result.stderr
+
+
+def test_logs_are_json_in_production_and_plain_in_debug():
+    show = ("shell", "-c", "from django.conf import settings; print(settings.LOG_FORMAT)")
+    production = _manage(*show, DEBUG="False", SECRET_KEY=secrets.token_urlsafe(50), LOG_FORMAT="")
+    debug = _manage(*show, DEBUG="True", LOG_FORMAT="")
+
+    assert (production.stdout.split()[-1], debug.stdout.split()[-1]) == ("json", "plain")
+
+
+def test_an_unknown_log_format_fails_loudly():
+    result = _manage("check", DEBUG="True", LOG_FORMAT="xml")
+
+    assert result.returncode != 0
+    assert "LOG_FORMAT must be json or plain" in result.stderr

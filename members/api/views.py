@@ -33,6 +33,7 @@ def _basket_lines(items) -> list[BasketLine]:
 class MemberEnrollView(APIView):
     # Enrolling a phone already enrolled answers with that member's id: a lookup by phone.
     throttle_scope = "lookup"
+    pos_operation = "enrolment"  # counted by outcome in loyalty_pos_operations_total
 
     @extend_schema(
         operation_id="members_enroll",
@@ -107,6 +108,8 @@ class MemberDetailView(APIView):
 
 
 class PurchaseCreateView(APIView):
+    pos_operation = "purchase"  # counted by outcome in loyalty_pos_operations_total
+
     @extend_schema(
         operation_id="purchases_create",
         request=PurchaseInput,
@@ -138,6 +141,8 @@ class PurchaseCreateView(APIView):
 
 
 class PurchaseReturnView(APIView):
+    pos_operation = "return"  # counted by outcome in loyalty_pos_operations_total
+
     @extend_schema(
         operation_id="purchases_return",
         request=ReturnInput,

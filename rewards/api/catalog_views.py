@@ -39,6 +39,8 @@ def _reward(reward_id: str) -> Reward:
 
 
 class RewardRedeemView(APIView):
+    pos_operation = "reward_redemption"  # counted by outcome in loyalty_pos_operations_total
+
     @extend_schema(
         operation_id="rewards_redeem",
         request=RewardRedeemInput,
@@ -77,6 +79,8 @@ class VoucherDetailView(APIView):
 
 
 class VoucherConsumeView(APIView):
+    pos_operation = "voucher_consume"  # counted by outcome in loyalty_pos_operations_total
+
     @extend_schema(
         operation_id="vouchers_consume",
         request=VoucherConsumeInput,
@@ -100,6 +104,8 @@ class VoucherConsumeView(APIView):
 
 
 class VoucherCancelView(APIView):
+    pos_operation = "voucher_cancel"  # counted by outcome in loyalty_pos_operations_total
+
     @extend_schema(
         operation_id="vouchers_cancel",
         request=None,

@@ -15,6 +15,8 @@ from .serializers import LedgerEntryOutput, RedemptionInput, RedemptionOutput
 
 
 class RedemptionCreateView(APIView):
+    pos_operation = "redemption"  # counted by outcome in loyalty_pos_operations_total
+
     @extend_schema(
         operation_id="redemptions_create",
         request=RedemptionInput,
@@ -58,6 +60,8 @@ class RedemptionDetailView(APIView):
 
 
 class RedemptionCancelView(APIView):
+    pos_operation = "redemption_cancel"  # counted by outcome in loyalty_pos_operations_total
+
     @extend_schema(
         operation_id="redemptions_cancel",
         request=None,
