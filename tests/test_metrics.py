@@ -6,12 +6,13 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from celery import shared_task
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
+from jobs.models import RunStatus
 from jobs.registry import JOBS, Job
 from jobs.services import job_run_now
-from jobs.tasks import run_chunk
 from loyalty import metrics
 from messaging.models import MessageStatus, OutboxMessage
 from messaging.tasks import send_due_messages
@@ -143,15 +144,24 @@ def test_task_durations_are_recorded():
     )
 
 
+@shared_task(name="tests.always_fails")
+def always_fails():
+    raise LookupError("broken on purpose")
+
+
 def test_task_failures_are_counted_by_exception():
-    failures = value("loyalty_celery_task_failures_total", task="jobs.run_chunk", exception="DoesNotExist")
-    timed = value("loyalty_celery_task_duration_seconds_count", task="jobs.run_chunk", outcome="failure")
+    failures = value("loyalty_celery_task_failures_total", task="tests.always_fails", exception="LookupError")
+    timed = value("loyalty_celery_task_duration_seconds_count", task="tests.always_fails", outcome="failure")
 
-    with pytest.raises(Exception, match="does not exist"):
-        run_chunk.apply(args=[-1])
+    with pytest.raises(LookupError):
+        always_fails.apply()
 
-    assert value("loyalty_celery_task_failures_total", task="jobs.run_chunk", exception="DoesNotExist") == failures + 1
-    assert value("loyalty_celery_task_duration_seconds_count", task="jobs.run_chunk", outcome="failure") == timed + 1
+    assert (
+        value("loyalty_celery_task_failures_total", task="tests.always_fails", exception="LookupError") == failures + 1
+    )
+    assert (
+        value("loyalty_celery_task_duration_seconds_count", task="tests.always_fails", outcome="failure") == timed + 1
+    )
 
 
 def test_job_runs_and_chunk_durations_are_recorded(member, django_capture_on_commit_callbacks):
@@ -172,9 +182,10 @@ def test_job_chunk_failures_are_counted(member, monkeypatch):
     monkeypatch.setitem(JOBS, "always_fails", Job(name="always_fails", description="", chunk=fail))
     failures = value("loyalty_job_chunk_failures_total", job="always_fails")
 
-    with pytest.raises(RuntimeError):
-        job_run_now(name="always_fails")
+    summary = job_run_now(name="always_fails")
 
+    # Retried in-process until its retries are used up, then failed for good: counted once.
+    assert summary.run.status == RunStatus.FAILED
     assert value("loyalty_job_chunk_failures_total", job="always_fails") == failures + 1
     assert value("loyalty_job_chunk_duration_seconds_count", job="always_fails", outcome="failed") == 1
 
