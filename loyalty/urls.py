@@ -1,9 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from loyalty.api.exceptions import api_not_found, api_server_error
 from loyalty.health import healthz
 
 api_v1 = [
@@ -21,15 +19,3 @@ urlpatterns = [
     path("", include("feedback.urls")),
     path("", include("messaging.urls")),
 ]
-
-
-def handler404(request, exception):
-    if request.path.startswith("/api/"):
-        return api_not_found(request, exception)
-    return defaults.page_not_found(request, exception)
-
-
-def handler500(request):
-    if request.path.startswith("/api/"):
-        return api_server_error(request)
-    return defaults.server_error(request)
