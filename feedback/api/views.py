@@ -7,14 +7,14 @@ from rest_framework.views import APIView
 
 from feedback.complaints import complaint_file
 from feedback.services import feedback_record
-from loyalty.api.schema import errors
+from loyalty.api.schema import IDEMPOTENCY_KEY_SCHEMA, errors
 from members.selectors import member_get
 from stores.idempotency import HEADER, idempotent
 
 from .serializers import ComplaintInput, ComplaintOutput, FeedbackInput, FeedbackOutput
 
 OPTIONAL_IDEMPOTENCY_KEY = OpenApiParameter(
-    HEADER, str, OpenApiParameter.HEADER, required=False, description="Optional: makes a retry safe."
+    HEADER, IDEMPOTENCY_KEY_SCHEMA, OpenApiParameter.HEADER, required=False, description="Optional: makes a retry safe."
 )
 
 

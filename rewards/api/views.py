@@ -65,7 +65,12 @@ class MemberLedgerView(generics.ListAPIView):
     serializer_class = LedgerEntryOutput
     pagination_class = LedgerPagination
 
-    @extend_schema(operation_id="members_ledger", summary="A member's points ledger, newest first")
+    @extend_schema(
+        operation_id="members_ledger",
+        responses={200: LedgerEntryOutput(many=True), **errors(401, 404)},
+        summary="A member's points ledger, newest first",
+        description="404 for an unknown member or a cursor this API did not hand out.",
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
