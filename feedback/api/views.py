@@ -29,6 +29,7 @@ class FeedbackCreateView(APIView):
         parameters=[OPTIONAL_IDEMPOTENCY_KEY],
         responses={201: FeedbackOutput, **errors(400, 401, 404, 422)},
         summary="Record an NPS score and/or a comment captured at the till",
+        description="Give `nps`, `comment` or both (400 with neither).",
     )
     def post(self, request):
         return idempotent(request, lambda: self._create(request), required=False)

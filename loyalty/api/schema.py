@@ -66,7 +66,8 @@ def _decimal_pattern(field: serializers.DecimalField) -> str:
         return rf"^-?[0-9]{{1,{whole_digits}}}{fraction}$"
     if field.min_value == 0:
         return rf"^[0-9]{{1,{whole_digits}}}{fraction}$"
-    assert field.min_value == Decimal(1).scaleb(-places), "only 0 or the smallest unit as a minimum"
+    if field.min_value != Decimal(1).scaleb(-places):
+        raise ValueError(f"No pattern for a minimum of {field.min_value}: only 0 or the smallest unit.")
     below_one = rf"0?\.(?=[0-9]*[1-9])[0-9]{{1,{places}}}"
     return rf"^(?:[1-9][0-9]{{0,{whole_digits - 1}}}{fraction}|{below_one})$"
 

@@ -24,6 +24,12 @@ from .serializers import (
     ReturnOutput,
 )
 
+# What a basket must satisfy beyond its fields' own rules (400 `total_mismatch` or on `occurred_at`).
+BASKET_RULES = (
+    "`total` must equal the items' sum (quantity times unit_price), give or take a cent per item; "
+    "`occurred_at` must lie within the last three years and at most 24 hours ahead."
+)
+
 
 def _basket_lines(items) -> list[BasketLine]:
     return [BasketLine(i["sku"], i["category"], i["quantity"], i["unit_price"]) for i in items]
@@ -35,7 +41,11 @@ class MemberEnrollView(APIView):
         request=MemberEnrollInput,
         responses={201: MemberOutput, **errors(400, 401, 409)},
         summary="Enrol a member",
-        description="409 if the phone is already enrolled; the body then carries the existing member's `id`.",
+        description=(
+            "409 if the phone is already enrolled; the body then carries the existing member's `id`. "
+            "400 unless `phone` is a valid number (read in the programme's region when it has no "
+            "country code), `birthday` lies between 1900 and today and `referral_code` is a member's."
+        ),
     )
     def post(self, request):
         data = MemberEnrollInput(data=request.data)
@@ -55,6 +65,7 @@ class MemberLookupView(APIView):
         ],
         responses={200: MemberOutput, **errors(400, 401, 404)},
         summary="Find a member by card number or phone",
+        description="Give `card_number` or `phone` (400 with neither).",
     )
     def get(self, request):
         card_number = request.query_params.get("card_number", "")
@@ -80,7 +91,7 @@ class PurchaseCreateView(APIView):
         summary="Record a purchase and earn points",
         description=(
             "The same `receipt_id` from the same store is accepted once (409 afterwards). A suspended "
-            "member's purchase is recorded with 0 points and a `note` saying why."
+            "member's purchase is recorded with 0 points and a `note` saying why. " + BASKET_RULES
         ),
     )
     def post(self, request):
@@ -137,6 +148,7 @@ class QuoteView(APIView):
         request=QuoteInput,
         responses={200: QuoteOutput, **errors(400, 401, 404)},
         summary="What a basket would earn, without writing anything",
+        description=BASKET_RULES,
     )
     def post(self, request):
         body = validated_input(QuoteInput, request.data)
