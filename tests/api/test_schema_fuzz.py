@@ -16,7 +16,9 @@ from hypothesis import settings as hypothesis_settings
 # Requests go through the whole WSGI stack in this process, with the database in autocommit
 # (transaction=True) as a server has it: Django keeps or closes connections between requests.
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
-schema.config.generation.update(max_examples=10)
+# Bounded and derandomised: the same requests every run, so a failure here is always reproducible
+# and never depends on luck. Raise max_examples locally to search wider.
+schema.config.generation.update(max_examples=10, deterministic=True)
 
 _phones = itertools.count(1)
 
@@ -31,6 +33,8 @@ def _make_coherent(case) -> None:
     path, body, query = case.operation.path, case.body, case.query
     if path == "/api/v1/members/lookup/" and not (query or {}).get("card_number") and not (query or {}).get("phone"):
         case.query = {**(query or {}), "card_number": "0"}
+    if path == "/api/v1/feedback/" and not isinstance(body, dict):
+        case.body = body = {}  # the body is optional in the schema, as none of its fields is required
     if not isinstance(body, dict):
         return
     if path == "/api/v1/members/":
