@@ -15,8 +15,14 @@ class ErrorOutput(serializers.Serializer):
     )
 
 
-# What stores.idempotency accepts: 1-255 printable characters (said here in ASCII, as headers are).
-IDEMPOTENCY_KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[!-~](?:[ -~]*[!-~])?$"}
+# What stores.idempotency accepts: up to 255 printable ASCII characters, spaces only inside
+# (spaces and tabs around the value are trimmed, as HTTP does).
+IDEMPOTENCY_KEY_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 255,
+    "pattern": r"^[ \t]*[!-~](?:[ -~]*[!-~])?[ \t]*$",
+}
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",

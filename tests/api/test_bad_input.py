@@ -308,3 +308,21 @@ def test_an_error_page_outside_the_api_stays_html(client):
     response = client.get("/nothing-here/")
 
     assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("key", ["café", "\u3000k", "k\u3000", "k\x7f", "k\x85"])
+def test_an_idempotency_key_beyond_printable_ascii_is_400(api, member, key):
+    response = post(api, "/api/v1/feedback/", {"nps": 9}, key=key)
+
+    assert assert_error_shape(response, 400, "idempotency_key_required")["errors"] == {
+        "Idempotency-Key": ["Invalid value."]
+    }
+    assert not Feedback.objects.exists()
+
+
+def test_spaces_around_an_idempotency_key_are_trimmed(api, member):
+    first = post(api, "/api/v1/feedback/", {"nps": 9}, key=" \tk-1 ")
+    again = post(api, "/api/v1/feedback/", {"nps": 9}, key="k-1")
+
+    assert (first.status_code, again.status_code, again["Idempotent-Replayed"]) == (201, 201, "true")
+    assert Feedback.objects.count() == 1

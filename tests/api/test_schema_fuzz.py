@@ -23,11 +23,12 @@ schema.config.generation.update(max_examples=10, deterministic=True)
 _phones = itertools.count(1)
 
 
-def _make_coherent(case) -> None:
+def _make_coherent(case, member) -> None:
     """Rules a JSON schema cannot state, made to hold in schema-valid (positive) cases: one of two
     lookup parameters, nps or a comment, an amount or items, a basket total that matches its
-    lines, a purchase time near now, a valid and new phone number, an existing referral code, a
-    birthday in the past, a fresh Idempotency-Key per request. Everything else is generated."""
+    lines, a purchase time near now, a valid and new phone number, a birthday in the past, no
+    referral code (there is none to give), a fresh Idempotency-Key per request. Purchases are for
+    a real member, so they are recorded. Everything else is generated."""
     if case.headers and "Idempotency-Key" in case.headers:
         case.headers["Idempotency-Key"] = uuid.uuid4().hex
     path, body, query = case.operation.path, case.body, case.query
@@ -42,13 +43,10 @@ def _make_coherent(case) -> None:
         body.pop("referral_code", None)
         if body.get("birthday") and not "1900-01-01" <= body["birthday"] <= str(timezone.localdate()):
             body["birthday"] = "2000-02-29"
-    elif path == "/api/v1/quotes/":
-        body["occurred_at"] = timezone.now().isoformat()
-        lines_total = sum(Decimal(i["unit_price"]) * i["quantity"] for i in body["items"]).quantize(Decimal("0.01"))
-        if Decimal("0.01") <= lines_total <= settings.MAX_PURCHASE_TOTAL:
-            body["total"] = str(lines_total)
-        else:
-            body["items"] = [{**body["items"][0], "quantity": 1, "unit_price": body["total"]}]
+    elif path in ("/api/v1/purchases/", "/api/v1/quotes/"):
+        _make_basket_coherent(body)
+        if path == "/api/v1/purchases/":
+            body["member"] = member.card_number
     elif path == "/api/v1/purchases/{purchase_id}/returns/" and ("amount" in body) == ("items" in body):
         body.pop("items", None)
         body["amount"] = body.get("amount", "1.00")
@@ -56,12 +54,21 @@ def _make_coherent(case) -> None:
         body["nps"] = 7
 
 
+def _make_basket_coherent(body: dict) -> None:
+    body["occurred_at"] = timezone.now().isoformat()
+    lines_total = sum(Decimal(i["unit_price"]) * i["quantity"] for i in body["items"]).quantize(Decimal("0.01"))
+    if Decimal("0.01") <= lines_total <= settings.MAX_PURCHASE_TOTAL:
+        body["total"] = str(lines_total)
+    else:
+        body["items"] = [{**body["items"][0], "quantity": 1, "unit_price": body["total"]}]
+
+
 @pytest.mark.django_db(transaction=True)
 @schema.parametrize()
-# The store's key is meant to outlive every generated request.
+# The store's key and the member are meant to outlive every generated request.
 @hypothesis_settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_the_api_keeps_its_schema(case, api_key):
+def test_the_api_keeps_its_schema(case, api_key, member):
     _, raw_key = api_key
     if case.meta is not None and case.meta.generation.mode.is_positive:
-        _make_coherent(case)
+        _make_coherent(case, member)
     case.call_and_validate(headers={"Authorization": f"Api-Key {raw_key}"})
