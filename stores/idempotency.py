@@ -61,8 +61,9 @@ def idempotency_key(request) -> str:
 
 def idempotent(request, write: Callable[[], Response], *, required: bool = True) -> HttpResponse:
     """Run `write` once per (store, Idempotency-Key); replay its answer to any retry. Where the key
-    is optional and absent, `write` simply runs."""
-    if not required and not request.headers.get(HEADER):
+    is optional and absent, `write` simply runs (present but empty, it is refused like any
+    malformed key)."""
+    if not required and HEADER not in request.headers:
         with transaction.atomic(), batched_writes():
             return write()
     key = idempotency_key(request)

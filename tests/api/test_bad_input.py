@@ -326,3 +326,10 @@ def test_spaces_around_an_idempotency_key_are_trimmed(api, member):
 
     assert (first.status_code, again.status_code, again["Idempotent-Replayed"]) == (201, 201, "true")
     assert Feedback.objects.count() == 1
+
+
+def test_an_empty_optional_idempotency_key_is_400_not_absent(api, member):
+    response = post(api, "/api/v1/feedback/", {"nps": 9}, key=False, HTTP_IDEMPOTENCY_KEY="")
+
+    assert assert_error_shape(response, 400, "idempotency_key_required")
+    assert not Feedback.objects.exists()

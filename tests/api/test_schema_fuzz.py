@@ -71,4 +71,7 @@ def test_the_api_keeps_its_schema(case, api_key, member):
     _, raw_key = api_key
     if case.meta is not None and case.meta.generation.mode.is_positive:
         _make_coherent(case, member)
-    case.call_and_validate(headers={"Authorization": f"Api-Key {raw_key}"})
+    # The store's key fills the Authorization header the case carries; a case that leaves it out
+    # on purpose (to see a 401) is sent without.
+    headers = {"Authorization": f"Api-Key {raw_key}"} if "Authorization" in (case.headers or {}) else {}
+    case.call_and_validate(headers=headers)
