@@ -1,4 +1,5 @@
-"""One error shape for the whole API: {"code", "detail", "errors"} with a 4xx status."""
+"""One error shape for the whole API: {"code", "detail", "errors"}, with a 4xx status (a 5xx in the same
+shape when the server fails)."""
 
 from http import HTTPStatus
 
