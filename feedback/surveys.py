@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from jobs.results import ChunkResult
 from loyalty.errors import DomainError, field_error
@@ -148,6 +149,9 @@ class CleanAnswer:
 
 def _clean(question: Question, raw) -> CleanAnswer | None:
     raw = "" if raw is None else str(raw).strip()
+    if "\x00" in raw:
+        # A browser never sends one; PostgreSQL would refuse to store it.
+        raise field_error(question.key, _("Remove the null character from this answer."))
     if raw == "":
         if question.required:
             raise field_error(question.key, "Please answer this question.")
@@ -159,7 +163,8 @@ def _clean(question: Question, raw) -> CleanAnswer | None:
             raise field_error(question.key, "Choose one of the options.")
         return CleanAnswer(question, text=raw)
     low, high = {QuestionKind.NPS: (0, 10), QuestionKind.SCALE: (1, 5), QuestionKind.YES_NO: (0, 1)}[question.kind]
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # ASCII only: str.isdigit() also accepts digits such as '²' that int() refuses.
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise field_error(question.key, f"Choose a number from {low} to {high}.")
     return CleanAnswer(question, number=int(raw))
 

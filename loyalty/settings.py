@@ -83,6 +83,9 @@ MIDDLEWARE = [
     "loyalty.health.OperationsEndpointsMiddleware",
     *(["loyalty.metrics.MetricsMiddleware"] if METRICS_ENABLED else []),
     *(["loyalty.logs.RequestContextMiddleware"] if LOG_REQUESTS else []),
+    # Then: refuses NUL in paths and queries before anything reads them, and gives every answer
+    # under /api/ the JSON error shape, whichever layer produced it.
+    "loyalty.middleware.RequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -251,7 +254,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["stores.authentication.IsStore"],
     "DEFAULT_THROTTLE_CLASSES": ["stores.throttling.ApiRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["loyalty.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "loyalty.api.exceptions.exception_handler",
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "loyalty.api.negotiation.SingleRendererNegotiation",
@@ -272,6 +275,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "loyalty.api.schema.say_what_validation_enforces",
+    ],
 }
 
 # Celery: without REDIS_URL tasks run eagerly in-process, so the demo needs no broker.

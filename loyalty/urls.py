@@ -1,12 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views import defaults
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
 from loyalty.api.docs import SCHEMA_AUTHENTICATION, ApiDocsVisible
-from loyalty.api.exceptions import api_not_found, api_server_error
 
 api_v1 = [
     path("", include("members.api.urls")),
@@ -37,15 +35,3 @@ urlpatterns = [
     path("", include("feedback.urls")),
     path("", include("messaging.urls")),
 ]
-
-
-def handler404(request, exception):
-    if request.path.startswith("/api/"):
-        return api_not_found(request, exception)
-    return defaults.page_not_found(request, exception)
-
-
-def handler500(request):
-    if request.path.startswith("/api/"):
-        return api_server_error(request)
-    return defaults.server_error(request)

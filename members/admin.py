@@ -282,7 +282,8 @@ class MemberAdmin(MemberIdentifierSearchMixin, admin.ModelAdmin):
     def _bulk_view(self, request, *, form_class, title, intro, apply):
         if not self.has_change_permission(request):
             return HttpResponseRedirect(reverse("admin:index"))
-        ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()]
+        # ASCII only: str.isdigit() also accepts digits such as '²' that int() refuses.
+        ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isascii() and i.isdigit() and len(i) <= 18]
         members = list(Member.objects.filter(pk__in=ids))
         form = form_class(request.POST or None)
         errors = []

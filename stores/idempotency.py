@@ -7,6 +7,7 @@ replays. A failed write rolls back its claim, so a retry simply tries again.
 """
 
 import hashlib
+import re
 from collections.abc import Callable
 
 from django.db import connection, transaction
@@ -22,6 +23,9 @@ from .models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+# Printable ASCII, spaces only inside (HTTP trims spaces and tabs around a header value): exactly
+# what the OpenAPI schema states (loyalty.api.schema.IDEMPOTENCY_KEY_SCHEMA).
+KEY_SHAPE = re.compile(r"[!-~](?:[ -~]*[!-~])?")
 
 
 class MissingIdempotencyKey(DomainError):
@@ -42,13 +46,13 @@ def request_fingerprint(request) -> str:
 
 
 def idempotency_key(request) -> str:
-    key = (request.headers.get(HEADER) or "").strip()
+    key = (request.headers.get(HEADER) or "").strip(" \t")
     if not key:
         raise MissingIdempotencyKey(
             f"The {HEADER} header is required for this request.",
             errors={HEADER: ["This header is required."]},
         )
-    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+    if len(key) > MAX_KEY_LENGTH or not KEY_SHAPE.fullmatch(key):
         raise MissingIdempotencyKey(
             f"The {HEADER} header must be 1-{MAX_KEY_LENGTH} printable characters.",
             errors={HEADER: ["Invalid value."]},
@@ -58,8 +62,9 @@ def idempotency_key(request) -> str:
 
 def idempotent(request, write: Callable[[], Response], *, required: bool = True) -> HttpResponse:
     """Run `write` once per (store, Idempotency-Key); replay its answer to any retry. Where the key
-    is optional and absent, `write` simply runs."""
-    if not required and not request.headers.get(HEADER):
+    is optional and absent, `write` simply runs (present but empty, it is refused like any
+    malformed key)."""
+    if not required and HEADER not in request.headers:
         with transaction.atomic(), batched_writes():
             return write()
     key = idempotency_key(request)

@@ -25,7 +25,7 @@ class FeedbackCreateView(APIView):
         parameters=[OPTIONAL_IDEMPOTENCY_KEY],
         responses={201: FeedbackOutput, **errors(400, 401, 404, 422)},
         summary="Record an NPS score and/or a comment captured at the till",
-        description=ANY_STORE,
+        description="Give `nps`, `comment` or both (400 with neither). " + ANY_STORE,
     )
     def post(self, request):
         return idempotent(request, lambda: self._create(request), required=False)

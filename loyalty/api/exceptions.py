@@ -1,8 +1,12 @@
-"""One error shape for the whole API: {"code", "detail", "errors"} with a 4xx status."""
+"""One error shape for the whole API: {"code", "detail", "errors"}, with a 4xx status (a 5xx in the same
+shape when the server fails)."""
+
+from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
+from django.utils.translation import gettext as _
+from rest_framework import exceptions
 from rest_framework.response import Response
 
 from loyalty.errors import DomainError
@@ -41,12 +45,24 @@ def exception_handler(exc, context):
     return Response(body, status=exc.status_code, headers=headers)
 
 
-def api_not_found(request, exception=None):
-    return JsonResponse(error_body("not_found", "No such resource."), status=status.HTTP_404_NOT_FOUND)
+def _default_error(status: int) -> tuple[str, str]:
+    if status == HTTPStatus.NOT_FOUND:
+        return "not_found", _("No such resource.")
+    if status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
+        return "too_large", _("The request body is larger than this server accepts.")
+    if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        return "server_error", _("Something went wrong on our side; nothing was written.")
+    if status == HTTPStatus.BAD_REQUEST:
+        return "bad_request", _("The request could not be understood.")
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        return "error", _("The request failed.")
+    return phrase.lower().replace(" ", "_").replace("-", "_"), phrase
 
 
-def api_server_error(request):
-    return JsonResponse(
-        error_body("server_error", "Something went wrong on our side; nothing was written."),
-        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
-    )
+def error_response(status: int) -> JsonResponse:
+    """The JSON error shape for an answer no API view rendered itself (an unknown URL, a server
+    error, a request refused before routing)."""
+    code, detail = _default_error(status)
+    return JsonResponse(error_body(code, detail), status=status)

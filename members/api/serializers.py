@@ -82,7 +82,7 @@ class LineInput(serializers.Serializer):
 class BasketInput(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Channel.choices)
     occurred_at = serializers.DateTimeField()
-    currency = serializers.CharField(min_length=3, max_length=3)
+    currency = serializers.ChoiceField(choices=[settings.DEFAULT_CURRENCY])
     total = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=Decimal("0.01"), max_value=settings.MAX_PURCHASE_TOTAL
     )

@@ -25,6 +25,12 @@ from .serializers import (
     ReturnOutput,
 )
 
+# What a basket must satisfy beyond its fields' own rules (400 `total_mismatch` or on `occurred_at`).
+BASKET_RULES = (
+    "`total` must equal the items' sum (quantity times unit_price), give or take a cent per item; "
+    "`occurred_at` must lie within the last three years and at most 24 hours ahead."
+)
+
 
 def _basket_lines(items) -> list[BasketLine]:
     return [BasketLine(i["sku"], i["category"], i["quantity"], i["unit_price"]) for i in items]
@@ -43,6 +49,8 @@ class MemberEnrollView(APIView):
         summary="Enrol a member",
         description=(
             "409 if the phone is already enrolled; the body then carries the existing member's `id`. "
+            "400 unless `phone` is a valid number (read in the programme's region when it has no "
+            "country code), `birthday` lies between 1900 and today and `referral_code` is a member's. "
             "The answer is the full record the caller just sent. "
             f"{ANY_STORE} Rate limited as a lookup (`API_RATE_LOOKUP`)."
         ),
@@ -71,8 +79,9 @@ class MemberLookupView(APIView):
         responses={200: MemberTillOutput, **errors(400, 401, 404)},
         summary="Find a member by card number or phone",
         description=(
-            "The till view: name, masked phone, card, balance, tier, stage; never email, birthday or "
-            f"the full phone. {ANY_STORE} Rate limited more strictly than other reads (`API_RATE_LOOKUP`)."
+            "Give `card_number` or `phone` (400 with neither). The till view: name, masked phone, card, "
+            "balance, tier, stage; never email, birthday or the full phone. "
+            f"{ANY_STORE} Rate limited more strictly than other reads (`API_RATE_LOOKUP`)."
         ),
     )
     def get(self, request):
@@ -118,7 +127,7 @@ class PurchaseCreateView(APIView):
         summary="Record a purchase and earn points",
         description=(
             "The same `receipt_id` from the same store is accepted once (409 afterwards). A suspended "
-            f"member's purchase is recorded with 0 points and a `note` saying why. {ANY_STORE}"
+            f"member's purchase is recorded with 0 points and a `note` saying why. {ANY_STORE} " + BASKET_RULES
         ),
     )
     def post(self, request):
@@ -179,7 +188,7 @@ class QuoteView(APIView):
         request=QuoteInput,
         responses={200: QuoteOutput, **errors(400, 401, 404)},
         summary="What a basket would earn, without writing anything",
-        description=ANY_STORE,
+        description=f"{ANY_STORE} " + BASKET_RULES,
     )
     def post(self, request):
         body = validated_input(QuoteInput, request.data)

@@ -14,6 +14,9 @@ from stores.idempotency import idempotent
 
 from .catalog_serializers import RewardOutput, RewardRedeemInput, VoucherConsumeInput, VoucherOutput
 
+# Longer ids cannot be a reward (bigint holds 18 digits safely); they are 404s, not database errors.
+MAX_ID_DIGITS = 18
+
 
 class RewardListView(APIView):
     @extend_schema(
@@ -32,7 +35,10 @@ class RewardListView(APIView):
 
 
 def _reward(reward_id: str) -> Reward:
-    reward = Reward.objects.filter(pk=int(reward_id)).first() if str(reward_id).isdigit() else None
+    # ASCII only: str.isdigit() also accepts digits such as '²' that int() refuses.
+    reward_id = str(reward_id)
+    is_id = reward_id.isascii() and reward_id.isdigit() and len(reward_id) <= MAX_ID_DIGITS
+    reward = Reward.objects.filter(pk=int(reward_id)).first() if is_id else None
     if reward is None:
         raise NotFound("No such reward.")
     return reward

@@ -92,7 +92,10 @@ class MemberLedgerView(generics.ListAPIView):
     pagination_class = LedgerPagination
 
     @extend_schema(
-        operation_id="members_ledger", summary="A member's points ledger, newest first", description=ANY_STORE
+        operation_id="members_ledger",
+        responses={200: LedgerEntryOutput(many=True), **errors(401, 404)},
+        summary="A member's points ledger, newest first",
+        description=f"404 for an unknown member or a cursor this API did not hand out. {ANY_STORE}",
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -110,3 +112,55 @@ def test_schema_generates_without_warnings(tmp_path):
     from django.core.management import call_command
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+
+
+def _purchase_request(schema):
+    operation = schema["paths"]["/api/v1/purchases/"]["post"]
+    return _component(schema, operation["requestBody"]["content"]["application/json"]["schema"])
+
+
+def test_schema_says_which_currency_and_totals_are_accepted(schema, settings):
+    request = _purchase_request(schema)
+
+    assert _component(schema, request["properties"]["currency"])["enum"] == [settings.DEFAULT_CURRENCY]
+    assert request["properties"]["total"]["pattern"] == (
+        r"^(?:[1-9][0-9]{0,5}(?:\.[0-9]{1,2})?|0?\.(?=[0-9]*[1-9])[0-9]{1,2})$"
+    )
+    assert request["properties"]["total"]["description"] == "A decimal from 0.01 to 1000000."
+    assert (request["properties"]["items"]["minItems"], request["properties"]["items"]["maxItems"]) == (1, 500)
+    assert request["additionalProperties"] is False
+
+
+@pytest.mark.parametrize(
+    ("total", "matches"),
+    [
+        ("0.01", True),
+        (".5", True),
+        ("999999.99", True),
+        ("0", False),
+        ("0.00", False),
+        ("-1", False),
+        ("1000000.01", False),
+        ("1.001", False),
+        ("", False),
+    ],
+)
+def test_the_total_pattern_matches_what_validation_accepts(schema, total, matches):
+    assert bool(re.fullmatch(_purchase_request(schema)["properties"]["total"]["pattern"], total)) is matches
+
+
+def test_schema_says_required_text_is_not_blank_and_takes_no_nul(schema):
+    enroll = schema["paths"]["/api/v1/members/"]["post"]
+    phone = _component(schema, enroll["requestBody"]["content"]["application/json"]["schema"])["properties"]["phone"]
+
+    assert (phone["minLength"], phone["pattern"]) == (1, r"^[^\u0000]*[^\s\u0000][^\u0000]*$")
+
+
+def test_schema_documents_the_ledger_errors(schema):
+    responses = schema["paths"]["/api/v1/members/{member_id}/ledger/"]["get"]["responses"]
+
+    assert {"400", "401", "404"} <= set(responses)
+
+
+def test_every_operation_documents_the_400_a_bad_url_gets(schema):
+    assert all("400" in op["responses"] for ops in schema["paths"].values() for op in ops.values())

@@ -162,3 +162,26 @@ def test_script_in_an_answer_is_escaped_when_shown_back(client, invitation):
 
     page = response.content.decode()
     assert "<script>x()" not in page and "&lt;script&gt;x()" in page
+
+
+@pytest.mark.parametrize("nps", ["²", "٣", "1²"])
+def test_digits_int_cannot_read_are_a_form_error(client, invitation, nps):
+    response = client.post(answer_url(invitation), {"would-buy-again": "1", "would-recommend": nps})
+
+    assert response.status_code == 400
+    assert "Choose a number from 0 to 10." in response.content.decode()
+    assert not SurveyResponse.objects.exists()
+
+
+def test_a_nul_in_an_answer_is_a_form_error(client, invitation):
+    response = client.post(
+        answer_url(invitation), {"would-buy-again": "1", "would-recommend": "9", "comment": "good\x00coffee"}
+    )
+
+    assert response.status_code == 400
+    assert "Remove the null character from this answer." in response.content.decode()
+    assert not SurveyResponse.objects.exists()
+
+
+def test_a_nul_in_the_survey_link_is_a_400_page(client):
+    assert client.get("/s/abc%00def/").status_code == 400
