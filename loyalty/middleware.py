@@ -44,7 +44,13 @@ class RequestGuardMiddleware:
             and response.status_code >= 400
             and not response.get("Content-Type", "").startswith("application/json")
         ):
-            replaced = error_response(response.status_code)
+            data = getattr(response, "data", None)
+            if isinstance(data, dict) and "code" in data:
+                # A DRF view's own error, rendered by a view whose renderer is not JSON (the schema
+                # view's): the same error, in JSON.
+                replaced = JsonResponse(data, status=response.status_code)
+            else:
+                replaced = error_response(response.status_code)
             for header in _KEPT_HEADERS:
                 if header in response:
                     replaced[header] = response[header]

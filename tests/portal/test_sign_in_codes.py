@@ -166,9 +166,10 @@ def test_in_debug_the_code_is_shown_on_the_page(member, client, settings):
     assert f'<strong id="debug-code">{sent_code(member)}</strong>' in page
 
 
-def test_the_send_task_delivers_the_sms_once_and_the_demo_backend_logs_the_code(member, caplog):
+def test_the_send_task_delivers_the_sms_once_and_the_demo_backend_logs_the_code(member, caplog, settings):
     from portal.tasks import send_sign_in_code
 
+    settings.DEBUG = True  # the demo: its logging SMS backend shows the text only in DEBUG
     result = services.code_request(phone=member.phone, client_ip="10.0.0.1")
     caplog.set_level("INFO", logger="messaging.backends")
 
@@ -178,6 +179,20 @@ def test_the_send_task_delivers_the_sms_once_and_the_demo_backend_logs_the_code(
         f"SMS to {member.phone}: Sign-in code: {result.code} is your sign-in code. It expires in 5 minutes. "
         "Never share it."
     ]
+
+
+def test_outside_debug_the_logging_backend_never_logs_the_code(member, caplog, settings):
+    from portal.tasks import send_sign_in_code
+
+    settings.DEBUG = False
+    result = services.code_request(phone=member.phone, client_ip="10.0.0.1")
+    caplog.set_level("INFO", logger="messaging.backends")
+
+    send_sign_in_code(result.message_id)
+
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert result.code not in logged
+    assert member.phone not in logged
 
 
 def test_codes_older_than_a_day_are_purged_and_recent_ones_kept(member):
