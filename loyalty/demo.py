@@ -485,7 +485,7 @@ class _Campaigns:
                 )
 
 
-def build_demo(*, seed: int = 42, members: int = 2000, months: int = 18) -> DemoSummary:
+def build_demo(*, seed: int = 42, members: int = 1500, months: int = 18) -> DemoSummary:
     # Inside the caller's transaction, writes whose result nobody reads travel with the next
     # statement, as on the till: a quicker first start, the same rows.
     with batched_writes():

@@ -12,7 +12,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=42)
-        parser.add_argument("--members", type=int, default=2000)
+        parser.add_argument("--members", type=int, default=1500)
         parser.add_argument("--months", type=int, default=18)
         parser.add_argument("--if-empty", action="store_true", help="Do nothing if members already exist.")
 
