@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "messaging",
     "campaigns",
     "jobs",
+    "analytics",
 ]
 
 MIDDLEWARE = [
