@@ -106,28 +106,51 @@ def member_summaries(*, as_of: datetime, members: Q) -> MemberSummaries:
     )
 
 
-def fit_sample(*, as_of: datetime) -> tuple[np.ndarray, ...]:
-    """(x, t_x, T, count) in weeks for every member who bought by as_of, identical rows grouped."""
+@dataclass(frozen=True)
+class FitSample:
+    """What the fit reads, identical rows grouped with their count: (x, t_x, T) in weeks for every
+    member who bought by as_of, and (x, mean repeat spend to the cent) for every repeat buyer with
+    a positive repeat spend."""
+
+    x: np.ndarray
+    t_x: np.ndarray
+    T: np.ndarray
+    count: np.ndarray
+    spend_x: np.ndarray
+    spend_m: np.ndarray
+    spend_count: np.ndarray
+
+
+def fit_sample(*, as_of: datetime) -> FitSample:
+    """Both groupings from one pass over the purchases (the members' summary is computed once).
+    Call it inside a transaction (the job's prepare step is one)."""
     sql, params = _member_summary_sql(as_of=as_of, members=_all_members())
+    # One pass over the members' summary feeds both groupings (GROUPING SETS); grouping(m) is 1 on
+    # the (x, t_x, T) rows, and m is empty for members without a positive repeat spend.
     grouped = f"""
-        SELECT x, last_day - first_day, %s::date - first_day, count(*)
-        FROM ({sql}) AS members GROUP BY 1, 2, 3
+        SELECT grouping(m), x, t_x, age, m, count(*) FROM (
+            SELECT x, last_day - first_day AS t_x, %s::date - first_day AS age,
+                   CASE WHEN x > 0 AND lifetime > first_spend THEN round((lifetime - first_spend) / x, 2) END AS m
+            FROM ({sql}) AS members
+        ) AS summary GROUP BY GROUPING SETS ((x, t_x, age), (x, m))
     """  # noqa: S608
     with connection.cursor() as cursor:
+        # Every purchase is read: one pass over the table and a sort beat walking the member index
+        # to every row of the heap, which the planner picks from its estimate of a few members
+        # (measured 40% faster at 1M purchases; the gap grows with the table). For this query only.
+        cursor.execute("SET LOCAL enable_indexscan = off")
         cursor.execute(grouped, [timezone.localdate(as_of), *params])
-        rows = np.array(cursor.fetchall(), dtype=float).reshape(-1, 4)
-    return rows[:, 0], rows[:, 1] / WEEK_DAYS, rows[:, 2] / WEEK_DAYS, rows[:, 3]
-
-
-def spend_sample(*, as_of: datetime) -> tuple[np.ndarray, ...]:
-    """(x, mean repeat spend, count) for every repeat buyer by as_of with a positive repeat spend,
-    identical rows grouped (spend to the cent)."""
-    sql, params = _member_summary_sql(as_of=as_of, members=_all_members())
-    grouped = f"""
-        SELECT x, round((lifetime - first_spend) / x, 2) AS m, count(*)
-        FROM ({sql}) AS members WHERE x > 0 AND lifetime > first_spend GROUP BY 1, 2
-    """  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(grouped, params)
-        rows = np.array(cursor.fetchall(), dtype=float).reshape(-1, 3)
-    return rows[:, 0], rows[:, 1], rows[:, 2]
+        rows = cursor.fetchall()
+        cursor.execute("RESET enable_indexscan")
+    visits = np.array([row[1:4] + row[5:] for row in rows if row[0] == 1], dtype=float).reshape(-1, 4)
+    spend = [(row[1], row[4], row[5]) for row in rows if row[0] == 0 and row[4] is not None]
+    spend = np.array(spend, dtype=float).reshape(-1, 3)
+    return FitSample(
+        x=visits[:, 0],
+        t_x=visits[:, 1] / WEEK_DAYS,
+        T=visits[:, 2] / WEEK_DAYS,
+        count=visits[:, 3],
+        spend_x=spend[:, 0],
+        spend_m=spend[:, 1],
+        spend_count=spend[:, 2],
+    )

@@ -12,7 +12,7 @@ from jobs.results import ChunkResult
 
 from . import clv
 from .models import CustomerValueFit, MemberValue
-from .selectors import WEEK_DAYS, fit_sample, member_range, member_summaries, spend_sample
+from .selectors import WEEK_DAYS, fit_sample, member_range, member_summaries
 
 # "The next 12 months" in the models' unit (weeks).
 HORIZON_WEEKS = 365.25 / WEEK_DAYS
@@ -23,12 +23,13 @@ def customer_value_fit(*, as_of: datetime) -> CustomerValueFit | None:
     """Fit BG/NBD on every member who bought by `as_of` and Gamma-Gamma on the repeat buyers, and
     store the parameters. None when nobody has bought yet (there is nothing to fit)."""
     started = time.monotonic()
-    x, t_x, T, count = fit_sample(as_of=as_of)
-    if not len(x):
+    sample = fit_sample(as_of=as_of)
+    if not len(sample.x):
         return None
-    bgnbd = clv.bgnbd_fit(x, t_x, T, weights=count)
-    spend_x, spend_m, spend_count = spend_sample(as_of=as_of)
-    spend = clv.gamma_gamma_fit(spend_x, spend_m, weights=spend_count) if len(spend_x) else None
+    bgnbd = clv.bgnbd_fit(sample.x, sample.t_x, sample.T, weights=sample.count)
+    spend = (
+        clv.gamma_gamma_fit(sample.spend_x, sample.spend_m, weights=sample.spend_count) if len(sample.spend_x) else None
+    )
     return CustomerValueFit.objects.create(
         as_of=as_of,
         r=bgnbd.r,
