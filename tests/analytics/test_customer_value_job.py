@@ -7,9 +7,12 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from analytics import clv
 from analytics.models import CustomerValueFit, MemberValue
+from analytics.selectors import member_summaries
 from jobs.services import job_run_now
 from members.services import purchase_return
 from tests.factories import MemberFactory, buy
@@ -175,3 +178,19 @@ def test_the_database_refuses_a_probability_outside_zero_and_one(base, today):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         MemberValue.objects.filter(member=base["recent"]).update(p_alive=1.5)
+
+
+def test_the_fit_reads_the_same_customers_as_the_members_own_summaries(base, today):
+    job_run_now(name="customer_value", as_of=today)
+
+    # The fit's grouped rows, evaluated at its parameters, give its log-likelihood: so do the
+    # members' own summaries when they describe the same customers.
+    fit = CustomerValueFit.objects.get()
+    every = member_summaries(as_of=today, members=Q())
+    visits = clv.bgnbd_log_likelihood(
+        fit.r, fit.alpha, fit.a, fit.b, every.x, every.recency_days / 7, every.age_days / 7
+    )
+    repeat = every.x > 0
+    spend = clv.gamma_gamma_log_likelihood(fit.p, fit.q, fit.gamma, every.x[repeat], every.mean_repeat_spend[repeat])
+    assert visits.sum() == pytest.approx(fit.log_likelihood, abs=1e-6)
+    assert spend.sum() == pytest.approx(fit.spend_log_likelihood, abs=1e-6)
