@@ -120,9 +120,16 @@ def expected_purchases(params: BgNbd, t, x, t_x, T):
     # a at its starting value: step beside it (the error is of the order of the step).
     a = a if abs(a - 1.0) > A_STEP else 1.0 + A_STEP
     z = t / (alpha + T + t)
-    # ((alpha + T) / (alpha + T + t)) ** (r + x) in log space: it underflows for frequent buyers.
-    decay = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
-    bracket = 1.0 - decay * hyp2f1(r + x, b + x, a + b + x - 1, z)
+    # The paper's ((alpha + T) / (alpha + T + t)) ** (r + x) * 2F1(r + x, b + x; a + b + x - 1; z)
+    # overflows for frequent buyers (2F1 passes 1e308 near x = 1,600 at the CDNOW parameters).
+    # Euler's transformation 2F1(a, b; c; z) = (1 - z) ** (c - a - b) * 2F1(c - a, c - b; c; z)
+    # gives the same product as (1 - z) ** (a - 1) * 2F1(a + b - 1 - r, a - 1; a + b + x - 1; z),
+    # whose parameters stay small as x grows, but which overflows in turn when a is large: each
+    # row takes the form that stays finite.
+    with np.errstate(over="ignore", invalid="ignore"):
+        direct = np.exp((r + x) * np.log1p(-z)) * hyp2f1(r + x, b + x, a + b + x - 1, z)
+        euler = np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+    bracket = 1.0 - np.where(np.isfinite(direct), direct, euler)
     numerator = (a + b + x - 1) / (a - 1) * bracket
     # Divided by 1 + odds of being dead, written as a product with P(alive) so it cannot overflow.
     return np.maximum(numerator * expit(-_log_alive_odds(params, x, t_x, T)), 0.0)

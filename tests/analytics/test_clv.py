@@ -72,11 +72,23 @@ def test_a_customer_without_repeat_purchases_is_alive_for_the_model(bgnbd):
 
 
 def test_very_frequent_buyers_stay_finite(bgnbd):
-    alive = clv.probability_alive(bgnbd, [500, 500], [38.8, 1.0], [38.86, 38.86])
-    expected = clv.expected_purchases(bgnbd, 52, [500, 500], [38.8, 1.0], [38.86, 38.86])
+    x = [500, 500, 5000, 5000]
+    alive = clv.probability_alive(bgnbd, x, [38.8, 1.0, 38.8, 1.0], [38.86] * 4)
+    expected = clv.expected_purchases(bgnbd, 52, x, [38.8, 1.0, 38.8, 1.0], [38.86] * 4)
     assert np.all(np.isfinite(alive)) and np.all(np.isfinite(expected))
     assert alive[1] < 1e-6 < alive[0]
     assert expected[1] < expected[0]
+
+
+@pytest.mark.parametrize(
+    ("x", "reference"),
+    # The paper's equation 10 at the published parameters (t = 52.18, t_x = 103, T = 104 weeks),
+    # evaluated with mpmath at 50 digits, where the direct 2F1 is past 1e119 and 1e256.
+    [(700, 164.44923720122492), (1500, 1.0644137183690733)],
+)
+def test_expected_purchases_of_frequent_buyers_match_a_high_precision_evaluation(x, reference):
+    published = clv.BgNbd(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    assert float(clv.expected_purchases(published, 52.18, x, 103, 104)) == pytest.approx(reference, rel=1e-9)
 
 
 def test_expected_spend_shrinks_a_buyers_mean_towards_the_population_mean():
@@ -92,3 +104,12 @@ def test_expected_purchases_are_continuous_through_a_equal_to_one():
     beside = clv.BgNbd(r=0.5, alpha=5.0, a=1.0001, b=2.0)
     values = clv.expected_purchases(at_one, 52, [0, 3], [0, 20.0], [30.0, 30.0])
     assert values == pytest.approx(clv.expected_purchases(beside, 52, [0, 3], [0, 20.0], [30.0, 30.0]), rel=1e-3)
+
+
+def test_expected_purchases_stay_finite_when_the_dropout_parameters_are_large():
+    # A small base can leave a and b in the hundreds and thousands: the transformed 2F1 that
+    # serves frequent buyers overflows there, the paper's form does not.
+    fitted = clv.BgNbd(r=0.195, alpha=1.015, a=584.15, b=28694.5)
+    x = np.array([0, 1, 26, 300, 5000])
+    expected = clv.expected_purchases(fitted, 52.18, x, np.minimum(x, 55.0), np.full(5, 57.0))
+    assert np.all(np.isfinite(expected)) and np.all(expected >= 0)
