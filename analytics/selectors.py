@@ -84,6 +84,9 @@ class MemberSummaries:
     def __len__(self):
         return len(self.member_ids)
 
+    def lifetime_array(self) -> np.ndarray:
+        return np.array([float(total) for total in self.lifetime])
+
 
 def member_summaries(*, as_of: datetime, members: Q) -> MemberSummaries:
     """Frequency, recency, age and spend of the given members, from their purchases up to as_of."""

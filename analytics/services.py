@@ -4,24 +4,28 @@ import time
 from datetime import datetime
 from decimal import Decimal
 
-import numpy as np
 from django.db import transaction
 
 from jobs.models import JobRun
 from jobs.results import ChunkResult
 
-from . import clv
 from .models import CustomerValueFit, MemberValue
-from .selectors import WEEK_DAYS, fit_sample, member_range, member_summaries
+
+# numpy and scipy (about 70 MB and half a second) are imported inside the functions: the job
+# registry imports this module in every process, web workers included (the admin lists the jobs),
+# and only the processes that run the job need them.
 
 # "The next 12 months" in the models' unit (weeks).
-HORIZON_WEEKS = 365.25 / WEEK_DAYS
+HORIZON_WEEKS = 365.25 / 7
 
 
 @transaction.atomic
 def customer_value_fit(*, as_of: datetime) -> CustomerValueFit | None:
     """Fit BG/NBD on every member who bought by `as_of` and Gamma-Gamma on the repeat buyers, and
     store the parameters. None when nobody has bought yet (there is nothing to fit)."""
+    from . import clv
+    from .selectors import fit_sample
+
     started = time.monotonic()
     sample = fit_sample(as_of=as_of)
     if not len(sample.x):
@@ -52,10 +56,12 @@ def _money(values) -> list[Decimal]:
     return [Decimal(f"{max(value, 0.0):.2f}") for value in values]
 
 
-def _expected_spend(fit: CustomerValueFit, summaries) -> np.ndarray:
+def _expected_spend(fit: CustomerValueFit, summaries):
+    from . import clv
+
     if fit.p is None:
         # Nobody bought twice, so spend per purchase could not be fitted: the member's own average.
-        return np.array([float(total) for total in summaries.lifetime]) / (summaries.x + 1)
+        return summaries.lifetime_array() / (summaries.x + 1)
     return clv.expected_spend(clv.GammaGamma(fit.p, fit.q, fit.gamma), summaries.x, summaries.mean_repeat_spend)
 
 
@@ -65,6 +71,9 @@ def member_values_compute(
 ) -> ChunkResult:
     """Write the value of every member of the chunk who bought by `as_of` (one upsert) under the
     run's fit, and remove the value of those who had not (a rerun as of an earlier moment)."""
+    from . import clv
+    from .selectors import WEEK_DAYS, member_range, member_summaries
+
     members = member_range(member_id_from=member_id_from, member_id_to=member_id_to, member_ids=member_ids)
     in_chunk = {"member_id__gte": member_id_from, "member_id__lt": member_id_to}
     if member_ids is not None:
