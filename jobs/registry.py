@@ -4,6 +4,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from analytics.services import customer_value_fit, member_values_compute
 from campaigns.models import Campaign
 from campaigns.services import campaign_grant_chunk, campaign_prepare
 from feedback.grid import grid_candidates, grid_place, grid_policy
@@ -61,6 +62,11 @@ def _invite_to_surveys(*, as_of, member_id_from, member_id_to, member_ids, since
     return survey_invitations_create(
         as_of=as_of, member_id_from=member_id_from, member_id_to=member_id_to, since=since, run=run
     )
+
+
+def _customer_value_prepare(as_of, params) -> dict:
+    fit = customer_value_fit(as_of=as_of)
+    return {"fit": fit and fit.pk}
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,13 @@ JOBS = {
             _invite_to_surveys,
             # Incremental by nature: each run samples the purchases recorded since the last one.
             rules_changed_at=lambda: NEVER,
+        ),
+        Job(
+            "customer_value",
+            "Fit the lifetime-value models on the history, then value every member who bought.",
+            _over_members(member_values_compute),
+            # Every member's age grows each day, so every buyer's value moves: always a full run.
+            prepare=_customer_value_prepare,
         ),
     ]
 }

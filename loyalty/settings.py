@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "campaigns",
     "jobs",
     "portal",
+    "analytics",
 ]
 
 # Metrics and the per-request log line can be switched off (the benchmark measures their cost).
