@@ -248,6 +248,8 @@ FROM generate_series(1, %(stores)s) AS i
 UNION ALL
 SELECT %(stores)s + k, c, initcap(replace(c, '_', ' ')), c, '', true, %(t0)s - interval '4 years'
 FROM unnest(ARRAY['online', 'mail_order', 'phone']) WITH ORDINALITY AS x(c, k);
+-- A fresh database already has the default tiers (tiers migration 0002): the benchmark's own replace them.
+DELETE FROM tiers_tier;
 INSERT INTO tiers_tier (id, code, name, rank, threshold, earn_multiplier, benefits)
 SELECT id, code, name, rank, threshold, multiplier, ''
 FROM (VALUES {tiers}) AS t(id, code, name, rank, threshold, multiplier)
