@@ -9,8 +9,11 @@ ROOT = Path(__file__).resolve().parent.parent
 UNUSED_DATABASE = "postgres://nobody@127.0.0.1:1/unused"
 
 
-def _manage(*args, **env):
+def _manage(*args, without=(), **env):
+    """manage.py in a child process with `env` added and the variables named in `without` unset."""
     full_env = {**os.environ, "DATABASE_URL": UNUSED_DATABASE, **env}
+    for name in without:
+        full_env.pop(name, None)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=120
     )
@@ -32,15 +35,7 @@ def test_check_deploy_is_clean_with_debug_off():
 
 
 def test_debug_off_without_a_secret_key_refuses_to_start():
-    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env={**env, "DEBUG": "False", "DATABASE_URL": UNUSED_DATABASE},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _manage("check", without=["SECRET_KEY"], DEBUG="False")
 
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
@@ -61,15 +56,7 @@ def test_a_database_other_than_postgresql_is_refused_in_one_line():
 
 
 def test_without_database_url_the_demo_database_is_named_or_the_reason_given(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env={**env, "DEBUG": "True", "EMBEDDED_PGDATA": str(tmp_path / "none")},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _manage("check", without=["DATABASE_URL"], DEBUG="True", EMBEDDED_PGDATA=str(tmp_path / "none"))
 
     assert result.returncode != 0
     assert "DATABASE_URL is not set" in result.stderr
