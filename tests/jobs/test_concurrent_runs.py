@@ -7,9 +7,12 @@ each run decides and then waits to write; the row is let go once both are waitin
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
+import psycopg2
 import pytest
+from django.db import connection
 from django.utils import timezone
 
+from analytics.models import CustomerValueFit, MemberValue
 from campaigns.models import Campaign, CampaignGrant, CampaignStatus
 from feedback.models import Feedback, Survey, SurveyInvitation
 from jobs.models import JobRun
@@ -98,6 +101,35 @@ def _surveys(store, now):
     return member, timezone.now() + timedelta(minutes=1), {}, work
 
 
+def _customer_value(store, now):
+    # A base the models can be fitted on: a frequent buyer, one who stopped, one-time buyers.
+    member, gone = MemberFactory(), MemberFactory()
+    for days_ago in range(400, 15, -15):
+        buy(member, store, "50.00", occurred_at=now - timedelta(days=days_ago))
+    for days_ago in range(800, 400, -15):
+        buy(gone, store, "50.00", occurred_at=now - timedelta(days=days_ago))
+    for days_ago in (30, 200, 500):
+        buy(MemberFactory(), store, "80.00", occurred_at=now - timedelta(days=days_ago))
+    # An earlier run gives the member a value row: the runs under test upsert it, and the test holds it.
+    job_run_now(name="customer_value", as_of=now - timedelta(days=10))
+
+    def work():
+        return (
+            CustomerValueFit.objects.filter(as_of=now).count(),
+            MemberValue.objects.filter(member=member, as_of=now).count(),
+        )
+
+    return member, now, {}, work
+
+
+def _hold_member_value_row(member_id):
+    """customer_value never locks the member: its chunk waits on the member's value row instead."""
+    db = connection.settings_dict
+    holder = psycopg2.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"])
+    holder.cursor().execute("SELECT member_id FROM analytics_membervalue WHERE member_id = %s FOR UPDATE", [member_id])
+    return holder
+
+
 SETUPS = {
     "expire_points": (_expiry, 1),
     "requalify_tiers": (_tiers, 1),
@@ -106,7 +138,10 @@ SETUPS = {
     "place_loyalty_grid": (_grid, 1),
     "campaign": (_campaign, (1, 1, 88)),
     "invite_to_surveys": (_surveys, (1, 1)),
+    "customer_value": (_customer_value, (1, 1)),
 }
+# What the runs of a job wait on while the test holds it: the member's row, unless said here.
+HOLDERS = {"customer_value": _hold_member_value_row}
 
 
 def test_every_registered_job_has_a_concurrency_case():
@@ -117,7 +152,7 @@ def test_every_registered_job_has_a_concurrency_case():
 def test_two_runs_of_a_job_at_once_do_the_work_once(name, store, now):
     setup, expected = SETUPS[name]
     member, as_of, params, work = setup(store, now)
-    holder = hold_member_row(member.pk)
+    holder = HOLDERS.get(name, hold_member_row)(member.pk)
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         both = pool.submit(run_concurrently, lambda i: job_run_now(name=name, as_of=as_of, params=params).run.pk, 2)
