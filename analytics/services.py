@@ -52,6 +52,18 @@ def customer_value_fit(*, as_of: datetime) -> CustomerValueFit | None:
     )
 
 
+def _where_the_model_cannot_say(alive, purchases, x, T):
+    """A fit on a handful of customers can land on extreme parameters where the model's formulas
+    overflow (a base of one repeat buyer gives NaN expected purchases). Rather than failing the
+    chunk, such a member is valued by their own rhythm: purchases so far per week of age over the
+    horizon, times P(alive), taken as 1 where it cannot be computed either."""
+    import numpy as np
+
+    alive = np.where(np.isfinite(alive), alive, 1.0)
+    own_rate = (x + 1) / np.maximum(T, 1.0) * HORIZON_WEEKS * alive
+    return alive, np.where(np.isfinite(purchases), purchases, own_rate)
+
+
 def _money(values) -> list[Decimal]:
     return [Decimal(f"{max(value, 0.0):.2f}") for value in values]
 
@@ -88,6 +100,7 @@ def member_values_compute(
     t_x, T = summaries.recency_days / WEEK_DAYS, summaries.age_days / WEEK_DAYS
     alive = clv.probability_alive(bgnbd, summaries.x, t_x, T)
     purchases = clv.expected_purchases(bgnbd, HORIZON_WEEKS, summaries.x, t_x, T)
+    alive, purchases = _where_the_model_cannot_say(alive, purchases, summaries.x, T)
     spend = _expected_spend(fit, summaries)
     rows = [
         MemberValue(

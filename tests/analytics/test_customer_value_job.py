@@ -13,6 +13,7 @@ from django.utils import timezone
 from analytics import clv
 from analytics.models import CustomerValueFit, MemberValue
 from analytics.selectors import member_summaries
+from analytics.services import HORIZON_WEEKS
 from jobs.services import job_run_now
 from members.services import purchase_return
 from tests.factories import MemberFactory, buy
@@ -194,3 +195,17 @@ def test_the_fit_reads_the_same_customers_as_the_members_own_summaries(base, tod
     spend = clv.gamma_gamma_log_likelihood(fit.p, fit.q, fit.gamma, every.x[repeat], every.mean_repeat_spend[repeat])
     assert visits.sum() == pytest.approx(fit.log_likelihood, abs=1e-6)
     assert spend.sum() == pytest.approx(fit.spend_log_likelihood, abs=1e-6)
+
+
+def test_a_base_of_one_repeat_buyer_is_valued_by_their_own_rhythm_where_the_model_overflows(store, member, today):
+    # Fitted on one customer, the parameters are extreme and the model's expected purchases NaN.
+    buy(member, store, "30.00", occurred_at=today - timedelta(days=60))
+    buy(member, store, "40.00", occurred_at=today - timedelta(days=20))
+
+    summary = job_run_now(name="customer_value", as_of=today)
+
+    value = value_of(member)
+    assert summary.run.status == "done"
+    assert 0 <= value.p_alive <= 1
+    # Two purchase days in the member's age in weeks, over the 12-month horizon, times P(alive).
+    assert value.expected_purchases_12m == pytest.approx(2 / (value.age_days / 7) * HORIZON_WEEKS * value.p_alive)
