@@ -37,7 +37,7 @@ def main() -> int:
     os.environ.update(
         DJANGO_SETTINGS_MODULE="loyalty.settings",
         DEBUG="True",
-        DATABASE_URL="sqlite://:memory:",
+        DATABASE_URL="postgres://unused@127.0.0.1:1/unused",  # never connected: the limiter needs Redis only
         REDIS_URL=args.redis_url,
         API_RATE_READ="100000000/second",
     )
