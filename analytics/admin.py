@@ -44,6 +44,9 @@ class MemberValueAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.Mo
         "as_of_local",
     )
     list_filter = (PAliveFilter,)
+    # Card or phone however typed, matched through the unique indexes only (a million rows here);
+    # a search box is shown only while search_fields is not empty.
+    identifier_only = True
     search_fields = ("=member__phone", "=member__card_number")
     list_select_related = ("member",)
     ordering = ("-predicted_12m",)

@@ -59,10 +59,6 @@ def _member_summary_sql(*, as_of: datetime, members: Q) -> tuple[str, list]:
     return sql, list(params)
 
 
-def _all_members() -> Q:
-    return Q()
-
-
 def member_range(*, member_id_from: int, member_id_to: int, member_ids: list[int] | None = None) -> Q:
     """The purchases of a job chunk's members."""
     members = Q(member_id__gte=member_id_from, member_id__lt=member_id_to)
@@ -127,7 +123,7 @@ class FitSample:
 def fit_sample(*, as_of: datetime) -> FitSample:
     """Both groupings from one pass over the purchases (the members' summary is computed once).
     Call it inside a transaction (the job's prepare step is one)."""
-    sql, params = _member_summary_sql(as_of=as_of, members=_all_members())
+    sql, params = _member_summary_sql(as_of=as_of, members=Q())
     # One pass over the members' summary feeds both groupings (GROUPING SETS); grouping(m) is 1 on
     # the (x, t_x, T) rows, and m is empty for members without a positive repeat spend.
     grouped = f"""

@@ -87,13 +87,10 @@ def member_values_compute(
     from .selectors import WEEK_DAYS, member_range, member_summaries
 
     members = member_range(member_id_from=member_id_from, member_id_to=member_id_to, member_ids=member_ids)
-    in_chunk = {"member_id__gte": member_id_from, "member_id__lt": member_id_to}
-    if member_ids is not None:
-        in_chunk["member_id__in"] = member_ids
     fit_id = run.params.get("fit")
     summaries = member_summaries(as_of=as_of, members=members) if fit_id else None
     if not summaries:
-        removed, _ = MemberValue.objects.filter(**in_chunk).delete()
+        removed, _ = MemberValue.objects.filter(members).delete()
         return ChunkResult(0, removed)
     fit = CustomerValueFit.objects.get(pk=fit_id)
     bgnbd = clv.BgNbd(fit.r, fit.alpha, fit.a, fit.b)
@@ -138,5 +135,5 @@ def member_values_compute(
         update_fields=[f.name for f in MemberValue._meta.concrete_fields if not f.primary_key],
     )
     # Rows this upsert did not touch belong to members without a purchase by as_of.
-    removed, _ = MemberValue.objects.filter(**in_chunk).exclude(fit=fit).delete()
+    removed, _ = MemberValue.objects.filter(members).exclude(fit=fit).delete()
     return ChunkResult(len(rows), len(rows) + removed)

@@ -12,12 +12,12 @@ URL from the Host header.
 """
 
 import redis
-from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 
 from loyalty import metrics
+from loyalty.shared_redis import shared_redis
 
 # Once every migration is applied it stays so for this process (new code means a new process), so
 # the migration graph, slow to load, is read until the first "current" answer only.
@@ -34,14 +34,11 @@ def _database() -> str:
 
 
 def _redis() -> str:
-    if not settings.REDIS_URL:
+    client = shared_redis()  # the process's client, which the API's counters use too
+    if client is None:
         return "not configured"
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
-        try:
-            client.ping()
-        finally:
-            client.close()
+        client.ping()
     except (redis.RedisError, ValueError):
         return "unavailable"
     return "ok"
@@ -65,7 +62,7 @@ def _migrations() -> str:
 def readiness() -> tuple[bool, dict]:
     checks = {"database": _database(), "redis": _redis()}
     checks["migrations"] = _migrations() if checks["database"] == "ok" else "unavailable"
-    # Without REDIS_URL (the SQLite demo) tasks run in-process: nothing to wait for.
+    # Without REDIS_URL (the demo) tasks run in-process: nothing to wait for.
     ready = all(value in ("ok", "not configured") for value in checks.values())
     return ready, checks
 

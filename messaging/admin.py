@@ -9,6 +9,6 @@ from .models import OutboxMessage
 class OutboxMessageAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "member", "kind", "channel", "status", "attempts", "sent_at")
     list_filter = ("kind", "channel", "status")
-    search_fields = ("=member__phone", "=member__card_number", "dedupe_key", "subject")
+    search_fields = ("dedupe_key", "subject")  # and card or phone, through MemberIdentifierSearchMixin
     list_select_related = ("member",)
     date_hierarchy = "created_at"

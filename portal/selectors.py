@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 from members.models import Member, Purchase, Return, Stage
 from rewards.catalog import _available, ineligibility
 from rewards.earning import earning_setup
-from rewards.models import LedgerEntry, PointsLot, Reward, Voucher
+from rewards.models import PointsLot, Reward, Voucher
+from rewards.selectors import ledger_entries
 from tiers.selectors import TierProgress, member_tier_progress
 
 from .models import ConsentChange
@@ -122,7 +123,7 @@ def purchase_for_member(*, member: Member, public_id) -> Purchase:
 
 
 def ledger_page(*, member: Member, page) -> Page:
-    return _page(LedgerEntry.objects.filter(member=member).order_by("-id"), page)
+    return _page(ledger_entries(member=member), page)
 
 
 def returns_page(*, member: Member, page) -> Page:

@@ -30,7 +30,7 @@ from messaging.services import message_queue_many
 from messaging.unsubscribe import consent_set
 from rewards.catalog import reward_redeem, voucher_cancel
 from rewards.ledger import lock_member
-from rewards.models import Reward, Voucher
+from rewards.models import Reward, Voucher, VoucherStatus
 
 from .models import ConsentChange, OneTimeCode, PortalAccount, PortalRedeemToken
 
@@ -192,7 +192,7 @@ def portal_reward_redeem(*, member: Member, reward_id: int, token: uuid.UUID) ->
 def voucher_cancellable(voucher: Voucher) -> bool:
     """Members may cancel an unused, unexpired voucher they paid points for (the points come
     back); a campaign's gift cost nothing, so there is nothing to give back."""
-    return voucher.status == "issued" and voucher.points_cost > 0 and voucher.expires_at > timezone.now()
+    return voucher.status == VoucherStatus.ISSUED and voucher.points_cost > 0 and voucher.expires_at > timezone.now()
 
 
 @transaction.atomic

@@ -1,9 +1,7 @@
 from django.contrib import admin, messages
-from django.db import transaction
 
-from .key_cache import api_key_cache_clear, api_key_revocations_bump
 from .models import IdempotencyRecord, Store, StoreApiKey
-from .services import store_api_key_create, store_api_key_revoke
+from .services import api_keys_changed_announce, store_api_key_create, store_api_key_revoke
 
 
 class StoreApiKeyInline(admin.TabularInline):
@@ -24,7 +22,8 @@ class StoreAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        _announce_key_change()
+        if "active" in form.changed_data:  # a closed store's keys stop working everywhere
+            api_keys_changed_announce()
 
     list_filter = ("channel", "active")
     search_fields = ("name", "code", "city")
@@ -73,7 +72,8 @@ class StoreApiKeyAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         # A changed scope must reach every process's key cache, as a revocation does.
         super().save_model(request, obj, form, change)
-        _announce_key_change()
+        if {"chain_wide", "member_details"} & set(form.changed_data):
+            api_keys_changed_announce()
 
     def has_add_permission(self, request):
         # Keys are created through the store's action so the secret can be shown exactly once.
@@ -87,11 +87,6 @@ class StoreApiKeyAdmin(admin.ModelAdmin):
         for key in queryset:
             store_api_key_revoke(key=key)
         self.message_user(request, f"Revoked {queryset.count()} key(s).")
-
-
-def _announce_key_change() -> None:
-    api_key_cache_clear()
-    transaction.on_commit(api_key_revocations_bump)
 
 
 @admin.register(IdempotencyRecord)

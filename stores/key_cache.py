@@ -73,16 +73,14 @@ def revocations_seen(count: int | None) -> bool:
     """Take note of the shared revocation count (None: unknown, Redis unreachable). Returns True
     if the remembered keys were forgotten, i.e. the caller's key must be read again."""
     global _revocations_seen
-    if count is not None and count == _revocations_seen:
+    if count is None or count == _revocations_seen:
+        # Unknown (Redis unreachable): the keys' age limit is the safety net, rather than reading
+        # every request's key again while the limiter cannot answer.
         return False
     # On the first request too: a key read before this process first saw the count may be stale.
     _revocations_seen = count
     api_key_cache_clear()
     return True
-
-
-def revocation_count_key() -> str:
-    return REVOCATIONS_KEY
 
 
 def local_revocation_count() -> int:

@@ -64,7 +64,7 @@ def store_api_key_create(
 def store_api_key_revoke(*, key: StoreApiKey) -> StoreApiKey:
     """Revoke a key: every process refuses it from its next request on (see stores.key_cache)."""
     StoreApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    _announce_key_change()
+    api_keys_changed_announce()
     key.refresh_from_db(fields=["revoked_at"])
     return key
 
@@ -73,7 +73,7 @@ def store_api_key_revoke(*, key: StoreApiKey) -> StoreApiKey:
 def store_api_key_scopes_set(*, key: StoreApiKey, chain_wide: bool, member_details: bool) -> StoreApiKey:
     """Change what a key may do; every process sees it from its next request on."""
     StoreApiKey.objects.filter(pk=key.pk).update(chain_wide=chain_wide, member_details=member_details)
-    _announce_key_change()
+    api_keys_changed_announce()
     key.refresh_from_db(fields=["chain_wide", "member_details"])
     return key
 
@@ -82,12 +82,12 @@ def store_api_key_scopes_set(*, key: StoreApiKey, chain_wide: bool, member_detai
 def store_set_active(*, store: Store, active: bool) -> Store:
     """Open or close a store to the API (a closed store's keys are refused, as revoked ones)."""
     Store.objects.filter(pk=store.pk).update(active=active)
-    _announce_key_change()
+    api_keys_changed_announce()
     store.refresh_from_db(fields=["active"])
     return store
 
 
-def _announce_key_change() -> None:
+def api_keys_changed_announce() -> None:
     # This process forgets its keys now; the others once the change is committed (told earlier,
     # they could read the old row again and keep it).
     api_key_cache_clear()

@@ -54,7 +54,6 @@ OWN_STORE = (
     "Only the store that made it, or a key with the `chain_wide` scope; another store's key gets "
     "404, as if it did not exist."
 )
-THROTTLED = "Rate limited per key (429 with `Retry-After`)."
 
 
 _ERROR_DESCRIPTIONS = {

@@ -28,7 +28,8 @@ from .serializers import (
 # What a basket must satisfy beyond its fields' own rules (400 `total_mismatch` or on `occurred_at`).
 BASKET_RULES = (
     "`total` must equal the items' sum (quantity times unit_price), give or take a cent per item; "
-    "`occurred_at` must lie within the last three years and at most 24 hours ahead."
+    "`occurred_at` must lie within the last three years and at most `PURCHASE_CLOCK_SKEW_MINUTES` minutes "
+    "(10 unless configured) ahead of the server's clock."
 )
 
 
