@@ -48,8 +48,12 @@ def campaign_prepare(campaign: Campaign, as_of: datetime, *, sample: bool = True
     if campaign.kind == CampaignKind.SURPRISE:
         params |= surprise_prepare(campaign, as_of, keep_top=keep_top)
     if sample and campaign.kind != CampaignKind.PROMOTION:
-        members = audience(campaign, as_of=as_of, params=params).values_list("pk", flat=True)
-        params |= campaign_split(campaign, as_of, list(members.iterator(chunk_size=5000)))
+        if not campaign.holdout_percent and _treatable_members(campaign) is None:
+            # Everyone is treated and nobody held out: no need to read the audience for that.
+            params |= {"sample_cutoff": None, "holdout_cutoff": -1}
+        else:
+            members = audience(campaign, as_of=as_of, params=params).values_list("pk", flat=True)
+            params |= campaign_split(campaign, as_of, list(members.iterator(chunk_size=5000)))
     return params
 
 
@@ -90,10 +94,10 @@ def campaign_split(campaign: Campaign, as_of: datetime, member_ids: list[int]) -
             considered -= 1
         while considered < len(member_ids) and considered + 1 - _held_count(considered + 1, percent) <= limit:
             considered += 1
-        draws = sorted(map(_sample_rank(campaign, as_of), member_ids))
-        split["sample_cutoff"] = draws[considered - 1] if considered else -1
         draw = _sample_rank(campaign, as_of)
-        member_ids = [m for m in member_ids if draw(m) <= split["sample_cutoff"]]
+        draws = {member_id: draw(member_id) for member_id in member_ids}  # each hashed once
+        split["sample_cutoff"] = sorted(draws.values())[considered - 1] if considered else -1
+        member_ids = [m for m, d in draws.items() if d <= split["sample_cutoff"]]
     held = _held_count(len(member_ids), percent)
     ranks = sorted(map(_holdout_rank(campaign), member_ids))
     split["holdout_cutoff"] = ranks[held - 1] if held else -1

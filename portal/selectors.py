@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Min, Prefetch, QuerySet, Sum
+from django.db.models import Prefetch, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -49,11 +49,14 @@ class Expiry:
 
 def next_expiry(*, member: Member) -> Expiry | None:
     """The points that expire first, and when (all lots ending that same moment)."""
-    lots = PointsLot.objects.filter(member=member, remaining__gt=0)
-    first = lots.aggregate(at=Min("expires_at"))["at"]
-    if first is None:
-        return None
-    return Expiry(lots.filter(expires_at=first).aggregate(total=Sum("remaining"))["total"], first)
+    first = (
+        PointsLot.objects.filter(member=member, remaining__gt=0)
+        .values("expires_at")
+        .annotate(points=Sum("remaining"))
+        .order_by("expires_at")
+        .first()
+    )
+    return Expiry(first["points"], first["expires_at"]) if first else None
 
 
 @dataclass(frozen=True)
