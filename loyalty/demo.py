@@ -70,10 +70,10 @@ CATALOGUE = {
 
 # code, name, 12-month spend, earn multiplier, benefits. A VIP card is not a discount card (seed 003).
 TIERS = [
-    ("member", "Member", Decimal(0), Decimal("1.00"), "Points on every purchase; birthday treat."),
-    ("silver", "Silver", Decimal(2000), Decimal("1.25"), "1.25x points; free size upgrade on drinks."),
-    ("gold", "Gold", Decimal(8000), Decimal("1.50"), "1.5x points; new-product tastings; free grinder service."),
-    ("black", "Black", Decimal(20000), Decimal("2.00"), "2x points; club events; trade-in of old equipment."),
+    ("member", "会员", Decimal(0), Decimal("1.00"), "每次消费都有积分；生日礼遇。"),
+    ("silver", "银卡", Decimal(2000), Decimal("1.25"), "1.25 倍积分；饮品免费升杯。"),
+    ("gold", "金卡", Decimal(8000), Decimal("1.50"), "1.5 倍积分；新品品鉴；磨豆机免费保养。"),
+    ("black", "黑卡", Decimal(20000), Decimal("2.00"), "2 倍积分；会员活动；旧设备以旧换新。"),
 ]
 
 # Purchases per month by month of year: the Singles' Day and year-end peaks, a summer lull.
