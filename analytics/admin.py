@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.admin_display import local_time
-from members.admin import MemberIdentifierSearchMixin, ReadOnlyAdminMixin
+from core.admin_display import ReadOnlyAdminMixin, local_time
+from members.admin_search import MemberIdentifierSearchMixin
 
 from .models import CustomerValueFit, MemberValue
 

@@ -15,7 +15,7 @@ from django.db.models import Case, DecimalField, F, OuterRef, Q, Subquery, Sum, 
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from loyalty.dates import add_months
+from core.dates import add_months
 from members.models import Purchase, Return
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)

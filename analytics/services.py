@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from core.chunks import ChunkResult
 from jobs.models import JobRun
-from jobs.results import ChunkResult
 
 from .models import CustomerValueFit, MemberValue
 

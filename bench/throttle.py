@@ -48,7 +48,7 @@ def main() -> int:
     from rest_framework.test import APIRequestFactory
     from rest_framework.views import APIView
 
-    from loyalty.shared_redis import shared_redis
+    from core.shared_redis import shared_redis
     from stores import key_cache
     from stores.authentication import StorePrincipal
     from stores.models import Store, StoreApiKey

@@ -7,9 +7,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
+from core.admin_display import ReadOnlyAdminMixin
+from core.errors import DomainError
 from jobs.tasks import start_job
-from loyalty.errors import DomainError
-from members.admin import MemberIdentifierSearchMixin, ReadOnlyAdminMixin
+from members.admin_search import MemberIdentifierSearchMixin
 from members.forms import with_stages_field
 
 from .measurement import campaign_results

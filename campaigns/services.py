@@ -13,10 +13,10 @@ from django.db.models import F
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from core.chunks import ChunkResult
+from core.errors import DomainError, field_error
+from core.sampling import bucket, held_out, rank
 from jobs.models import JobRun, RunStatus
-from jobs.results import ChunkResult
-from loyalty.errors import DomainError, field_error
-from loyalty.sampling import bucket, held_out, rank
 from members.models import Member, MemberStatus
 from messaging.services import marketing_channel, message_queue_many
 from messaging.unsubscribe import unsubscribe_line

@@ -10,9 +10,9 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
-from loyalty.admin_display import duration_label, local_date
-from loyalty.errors import DomainError
-from members.admin import MemberIdentifierSearchMixin, ReadOnlyAdminMixin
+from core.admin_display import ReadOnlyAdminMixin, duration_label, local_date
+from core.errors import DomainError
+from members.admin_search import MemberIdentifierSearchMixin
 from members.models import Stage
 from rewards.models import LedgerEntry
 

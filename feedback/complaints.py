@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from loyalty.errors import Conflict, DomainError, field_error
+from core.errors import Conflict, DomainError, field_error
 from members.models import Member
 from messaging.services import messages_queue_for_staff
 from rewards.ledger import Actor

@@ -14,9 +14,9 @@ from django.db import transaction
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
+from core.chunks import ChunkResult
+from core.config_cache import ConfigCache
 from jobs.incremental import recorded_since, runs_finished_since
-from jobs.results import ChunkResult
-from loyalty.config_cache import ConfigCache
 from members.journey import member_ids_of, record_changes, referrers_with_news
 from members.models import ChangeKind, LapseState, LoyaltyType, Member, Purchase, Return, StageChange
 from members.selectors import members_in_chunk

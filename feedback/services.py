@@ -6,7 +6,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from loyalty.errors import DomainError, field_error
+from core.errors import DomainError, field_error
 from members.journey import member_stage_refresh
 from members.models import Member
 from rewards.ledger import lock_member

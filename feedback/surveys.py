@@ -18,9 +18,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from jobs.results import ChunkResult
-from loyalty.errors import DomainError, field_error
-from loyalty.sampling import in_sample
+from core.chunks import ChunkResult
+from core.errors import DomainError, field_error
+from core.sampling import in_sample
 from members.models import Member, MemberStatus, Purchase
 from messaging.services import message_queue_many
 

@@ -3,7 +3,7 @@
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from loyalty.errors import DomainError
+from core.errors import DomainError
 
 from .models import QuestionKind
 from .surveys import InvitationUnusable, invitation_from_token, survey_answer

@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from members.admin import ReadOnlyAdminMixin
+from core.admin_display import ReadOnlyAdminMixin
 
 from .models import JobChunk, JobRun
 from .registry import JOBS

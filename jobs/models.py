@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.admin_display import local_time
+from core.admin_display import local_time
 
 
 class RunStatus(models.TextChoices):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from analytics.services import customer_value_fit, member_values_compute
 from campaigns.models import Campaign
 from campaigns.services import campaign_grant_chunk, campaign_prepare
+from core.chunks import ChunkResult
 from feedback.grid import grid_candidates, grid_place, grid_policy
 from feedback.surveys import survey_invitations_create
 from members.journey import lapse_candidates, lapse_detect, stage_candidates, stage_policy, stages_promote
@@ -16,7 +17,6 @@ from tiers.selectors import tier_job_candidates
 from tiers.services import tier_downgrade_notices, tiers_requalify
 
 from .models import JobRun
-from .results import ChunkResult
 
 NEVER = datetime.min.replace(tzinfo=UTC)
 

@@ -18,8 +18,8 @@ from django.db import connection, transaction
 from django.db.models import Case, F, Max, Min, Q, Value, When
 from django.utils import timezone
 
+from core.errors import field_error
 from loyalty import metrics
-from loyalty.errors import field_error
 from members.models import Member
 
 from .models import ChunkStatus, JobChunk, JobRun, RunStatus

@@ -16,8 +16,8 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 
+from core.shared_redis import shared_redis
 from loyalty import metrics
-from loyalty.shared_redis import shared_redis
 
 # Once every migration is applied it stays so for this process (new code means a new process), so
 # the migration graph, slow to load, is read until the first "current" answer only.

@@ -13,7 +13,7 @@ from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
 
-from loyalty.api.exceptions import error_body, error_response
+from core.api.exceptions import error_body, error_response
 
 API_PREFIX = "/api/"
 # Headers of a replaced error page that still tell the client something.

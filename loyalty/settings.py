@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "jobs",
     "portal",
     "analytics",
+    "demo",
 ]
 
 # Metrics and the per-request log line can be switched off (the benchmark measures their cost).
@@ -255,10 +256,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["stores.authentication.IsStore"],
     "DEFAULT_THROTTLE_CLASSES": ["stores.throttling.ApiRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["loyalty.api.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "loyalty.api.exceptions.exception_handler",
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "loyalty.api.negotiation.SingleRendererNegotiation",
+    "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.api.negotiation.SingleRendererNegotiation",
     "UNAUTHENTICATED_USER": None,
     "COERCE_DECIMAL_TO_STRING": True,
 }
@@ -278,7 +279,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "loyalty.api.schema.say_what_validation_enforces",
+        "core.api.schema.say_what_validation_enforces",
     ],
 }
 

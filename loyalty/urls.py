@@ -4,7 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
-from loyalty.api.docs import SCHEMA_AUTHENTICATION, ApiDocsVisible
+from loyalty.api_docs import SCHEMA_AUTHENTICATION, ApiDocsVisible
 
 api_v1 = [
     path("", include("members.api.urls")),

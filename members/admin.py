@@ -5,8 +5,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from loyalty.admin_display import local_date, local_time
-from loyalty.errors import DomainError
+from core.admin_display import ReadOnlyAdminMixin, local_date, local_time
+from core.errors import DomainError
 from rewards.models import LedgerEntry
 from rewards.services import points_adjust
 from tiers.models import TierChange
@@ -19,19 +19,6 @@ from .models import Member, MemberHabit, Purchase, PurchaseLine, Return, ReturnL
 from .services import member_reinstate, member_suspend
 
 RECENT_ROWS = 15
-
-
-class ReadOnlyAdminMixin:
-    """Rows written only by services (so the ledger stays consistent) are read-only here."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Member)

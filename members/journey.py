@@ -19,10 +19,10 @@ from django.db.models import Count, Exists, F, IntegerField, Max, Min, OuterRef,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.chunks import ChunkResult
+from core.config_cache import ConfigCache
 from feedback.models import Feedback
 from jobs.incremental import recorded_since
-from jobs.results import ChunkResult
-from loyalty.config_cache import ConfigCache
 from loyalty.fastsql import execute_write, insert_instance, update_instance, update_many
 
 from .models import (

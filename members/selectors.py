@@ -5,8 +5,8 @@ import uuid
 
 from django.db.models import Q, QuerySet
 
+from core.errors import NotFound
 from loyalty import logs
-from loyalty.errors import NotFound
 from loyalty.fastsql import select_one
 
 from .identifiers import CARD_LENGTH, InvalidPhone, normalize_phone

@@ -17,7 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from loyalty.errors import Conflict, DomainError, field_error
+from core.errors import Conflict, DomainError, field_error
 from loyalty.fastsql import insert_instance, insert_rows, update_instance
 from rewards.earning import BasketLine, Earner, EarnQuote, points_for_basket
 from rewards.ledger import Actor, lock_member

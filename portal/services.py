@@ -22,7 +22,7 @@ from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
-from loyalty.errors import DomainError, NotFound, field_error
+from core.errors import DomainError, NotFound, field_error
 from members.identifiers import InvalidPhone, normalize_phone
 from members.models import Member
 from messaging.models import MessageChannel, OutboxMessage

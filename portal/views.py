@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from loyalty.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound
 
 from . import selectors, services
 from .auth import SESSION_DEBUG_CODE, SESSION_PHONE, member_required, portal_sign_in, portal_sign_out

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 
-from members.admin import MemberIdentifierSearchMixin, ReadOnlyAdminMixin
+from core.admin_display import ReadOnlyAdminMixin
+from members.admin_search import MemberIdentifierSearchMixin
 from members.forms import with_stages_field
 
 from .catalog import voucher_cancel
@@ -104,7 +105,7 @@ class VoucherAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelA
 
     @admin.action(description="Cancel the selected unused vouchers (points are given back)")
     def cancel(self, request, queryset):
-        from loyalty.errors import DomainError
+        from core.errors import DomainError
 
         for voucher in queryset:
             try:

@@ -13,7 +13,7 @@ from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from loyalty.errors import Conflict, DomainError, MemberSuspended, NotFound
+from core.errors import Conflict, DomainError, MemberSuspended, NotFound
 from members.models import Member
 from stores.access import may_act_on
 from stores.models import Store

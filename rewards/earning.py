@@ -1,7 +1,7 @@
 """How many points a basket earns, and when they expire. Pure computation: nothing is written.
 
 The policy and rules are read on almost every POS request, so they are cached per process (see
-`loyalty.config_cache`).
+`core.config_cache`).
 """
 
 from dataclasses import dataclass
@@ -10,9 +10,9 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 
-from loyalty.config_cache import ConfigCache
-from loyalty.dates import add_months
-from loyalty.sampling import held_out
+from core.config_cache import ConfigCache
+from core.dates import add_months
+from core.sampling import held_out
 
 from .models import EarningPolicy, EarningRule, ExpiryMode, Rounding
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from django.db.models import F, Q
 from django.utils import timezone
 
-from loyalty.errors import InsufficientPoints
+from core.errors import InsufficientPoints
 from loyalty.fastsql import insert_instance, update_many
 from members.locking import is_locked, mark_locked
 from members.models import Member

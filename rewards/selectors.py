@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from loyalty.errors import NotFound
+from core.errors import NotFound
 from members.models import Member
 from stores.access import may_act_on
 

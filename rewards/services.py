@@ -14,7 +14,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from loyalty.errors import Conflict, DomainError, MemberSuspended, NotFound
+from core.errors import Conflict, DomainError, MemberSuspended, NotFound
 from loyalty.fastsql import insert_instance, update_many
 from members.models import Member, Purchase, Return
 from stores.access import may_act_on

@@ -10,8 +10,7 @@ from loyalty import logs
 
 from . import throttling
 from .key_cache import is_remembered, valid_key
-from .models import StoreApiKey
-from .services import api_key_digest
+from .models import StoreApiKey, api_key_digest
 
 __all__ = ["KEYWORD", "IsStore", "StoreApiKeyAuthentication", "StorePrincipal"]
 

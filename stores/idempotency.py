@@ -15,8 +15,8 @@ from django.http import HttpResponse
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from core.errors import DomainError
 from loyalty import metrics
-from loyalty.errors import DomainError
 from loyalty.fastsql import batched_writes, insert_rows
 
 from .models import IdempotencyRecord
@@ -24,7 +24,7 @@ from .models import IdempotencyRecord
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 # Printable ASCII, spaces only inside (HTTP trims spaces and tabs around a header value): exactly
-# what the OpenAPI schema states (loyalty.api.schema.IDEMPOTENCY_KEY_SCHEMA).
+# what the OpenAPI schema states (core.api.schema.IDEMPOTENCY_KEY_SCHEMA).
 KEY_SHAPE = re.compile(r"[!-~](?:[ -~]*[!-~])?")
 
 

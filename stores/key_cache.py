@@ -16,7 +16,7 @@ import time
 import redis
 from django.core.cache import cache
 
-from loyalty.shared_redis import shared_redis
+from core.shared_redis import shared_redis
 
 from .models import StoreApiKey
 

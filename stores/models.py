@@ -1,5 +1,7 @@
 """Stores (points of sale and sales channels), their API keys, and the POS replay memory."""
 
+import hashlib
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -28,6 +30,11 @@ class Store(models.Model):
 
     def __str__(self):
         return self.name
+
+
+def api_key_digest(raw_key: str) -> str:
+    """What `StoreApiKey.key_hash` holds for a raw key (the raw key itself is never stored)."""
+    return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
 class StoreApiKey(models.Model):

@@ -1,6 +1,5 @@
 """Writes for stores and their API keys."""
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -10,13 +9,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from .key_cache import api_key_cache_clear, api_key_revocations_bump
-from .models import Channel, IdempotencyRecord, Store, StoreApiKey
+from .models import Channel, IdempotencyRecord, Store, StoreApiKey, api_key_digest
 
 KEY_PREFIX_LENGTH = 8
-
-
-def api_key_digest(raw_key: str) -> str:
-    return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
 @transaction.atomic

@@ -25,7 +25,7 @@ from rest_framework import exceptions
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import BaseThrottle
 
-from loyalty.shared_redis import shared_redis
+from core.shared_redis import shared_redis
 
 from . import key_cache
 from .models import StoreApiKey

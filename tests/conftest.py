@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from loyalty.config_cache import invalidate_all
+from core.config_cache import invalidate_all
 from stores.key_cache import api_key_cache_clear
 from tests.clock import FROZEN_DATES
 from tests.factories import MemberFactory, StoreFactory, create_api_key

@@ -8,11 +8,11 @@ from django.utils import timezone
 
 from campaigns.measurement import campaign_results
 from campaigns.models import Campaign, CampaignGrant, CampaignKind, CampaignMessage
+from core.dates import add_months
+from demo.data import build_demo
 from feedback.models import Complaint, Feedback
 from jobs.models import JobRun
 from jobs.registry import NIGHTLY_ORDER
-from loyalty.dates import add_months
-from loyalty.demo import build_demo
 from members.models import ChangeKind, Member, Purchase, Return, StageChange
 from messaging.models import MessageStatus, OutboxMessage
 from rewards.models import EntryKind, LedgerEntry

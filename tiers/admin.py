@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from members.admin import MemberIdentifierSearchMixin, ReadOnlyAdminMixin
+from core.admin_display import ReadOnlyAdminMixin
+from members.admin_search import MemberIdentifierSearchMixin
 
 from .models import Tier, TierChange
 from .selectors import tiers_invalidate

@@ -8,7 +8,7 @@ from django.db.models import DecimalField, F, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from loyalty.config_cache import ConfigCache
+from core.config_cache import ConfigCache
 from members.models import Member, Purchase
 
 from .models import Tier

@@ -11,9 +11,9 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from jobs.results import ChunkResult
-from loyalty.dates import add_months
-from loyalty.errors import field_error
+from core.chunks import ChunkResult
+from core.dates import add_months
+from core.errors import field_error
 from loyalty.fastsql import insert_instance, update_instance, update_many
 from members.models import Member
 from members.selectors import members_in_chunk

@@ -5,9 +5,9 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.schema import ANY_STORE, OPTIONAL_IDEMPOTENCY_KEY, errors
 from feedback.complaints import complaint_file
 from feedback.services import feedback_record
-from loyalty.api.schema import ANY_STORE, OPTIONAL_IDEMPOTENCY_KEY, errors
 from members.selectors import member_get
 from stores.idempotency import idempotent
 

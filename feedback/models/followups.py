@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-from loyalty.admin_display import local_date
+from core.admin_display import local_date
 from members.models import Member
 
 

@@ -6,9 +6,9 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from loyalty.api.schema import ANY_STORE, IDEMPOTENCY_KEY, OPTIONAL_IDEMPOTENCY_KEY, errors
-from loyalty.api.serializing import represented, validated_input
-from loyalty.errors import DomainError
+from core.api.schema import ANY_STORE, IDEMPOTENCY_KEY, OPTIONAL_IDEMPOTENCY_KEY, errors
+from core.api.serializing import represented, validated_input
+from core.errors import DomainError
 from members import selectors, services
 from rewards.earning import BasketLine
 from stores.idempotency import idempotent

@@ -5,8 +5,8 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from loyalty.api.schema import ANY_STORE, IDEMPOTENCY_KEY, OPTIONAL_IDEMPOTENCY_KEY, errors
-from loyalty.errors import DomainError, NotFound
+from core.api.schema import ANY_STORE, IDEMPOTENCY_KEY, OPTIONAL_IDEMPOTENCY_KEY, errors
+from core.errors import DomainError, NotFound
 from members.selectors import member_get
 from rewards import catalog
 from rewards.models import Reward

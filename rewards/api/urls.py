@@ -3,6 +3,7 @@ from django.urls import path
 from . import catalog_views, views
 
 urlpatterns = [
+    path("members/<str:member_id>/ledger/", views.MemberLedgerView.as_view(), name="member-ledger"),
     path("rewards/", catalog_views.RewardListView.as_view(), name="reward-list"),
     path("rewards/<str:reward_id>/redeem/", catalog_views.RewardRedeemView.as_view(), name="reward-redeem"),
     path("vouchers/<str:code>/", catalog_views.VoucherDetailView.as_view(), name="voucher-detail"),

@@ -6,7 +6,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from loyalty.api.schema import ANY_STORE, IDEMPOTENCY_KEY, OPTIONAL_IDEMPOTENCY_KEY, OWN_STORE, errors
+from core.api.schema import ANY_STORE, IDEMPOTENCY_KEY, OPTIONAL_IDEMPOTENCY_KEY, OWN_STORE, errors
 from members.selectors import member_get
 from rewards import selectors, services
 from stores.idempotency import idempotent

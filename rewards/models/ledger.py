@@ -15,7 +15,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
-from loyalty.admin_display import local_date
+from core.admin_display import local_date
 from members.models import Member, Purchase, Return
 from stores.models import Channel, Store, StoreApiKey
 

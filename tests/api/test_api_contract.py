@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from loyalty.api.compat import breaking_changes
+from core.api.compat import breaking_changes
 
 SNAPSHOT = Path(settings.BASE_DIR) / "docs" / "api" / "openapi-v1.json"
 REFRESH = "run `make api-snapshot`, commit docs/api/openapi-v1.json and add a line to CHANGELOG.md under Unreleased"

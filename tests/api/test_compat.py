@@ -1,4 +1,4 @@
-"""The breaking-change rules of loyalty.api.compat, one per test, on tiny hand-made schemas.
+"""The breaking-change rules of core.api.compat, one per test, on tiny hand-made schemas.
 
 Every document has one operation, `POST /things/`, whose request and 201 response bodies are
 components reached through `$ref`, so each rule is also checked through reference resolution.
@@ -8,8 +8,8 @@ import copy
 
 import pytest
 
-from loyalty.api import compat
-from loyalty.api.compat import Break, breaking_changes
+from core.api import compat
+from core.api.compat import Break, breaking_changes
 
 WHERE = "POST /things/"
 

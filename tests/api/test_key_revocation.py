@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from loyalty.shared_redis import shared_redis
+from core.shared_redis import shared_redis
 from stores.key_cache import REVOCATIONS_KEY
 from stores.models import StoreApiKey
 from stores.services import store_api_key_revoke, store_api_key_scopes_set

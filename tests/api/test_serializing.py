@@ -5,7 +5,7 @@ import threading
 import pytest
 from rest_framework.exceptions import ValidationError
 
-from loyalty.api.serializing import represented, validated_input
+from core.api.serializing import represented, validated_input
 from members.api.serializers import PurchaseInput, QuoteOutput
 
 

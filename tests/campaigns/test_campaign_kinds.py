@@ -184,7 +184,7 @@ def test_nth_review_badge(make_campaign):
 def test_promotion_window_multiplies_points_for_the_segment_but_not_the_holdout(store):
     from campaigns.models import Campaign
     from campaigns.services import campaign_launch
-    from loyalty.sampling import held_out
+    from core.sampling import held_out
 
     campaign = Campaign.objects.create(
         name="Double week",

@@ -175,7 +175,7 @@ def test_campaign_page_shows_results(admin_client_logged, make_campaign):
 
 
 def test_launch_checks_the_campaign_is_complete():
-    from loyalty.errors import DomainError
+    from core.errors import DomainError
 
     campaign = Campaign.objects.create(name="x", kind="surprise", points=0, starts_at=timezone.now())
 

@@ -6,6 +6,8 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from core.admin_display import duration_label
+from core.errors import DomainError
 from feedback.complaints import (
     MANAGERS_GROUP,
     complaint_assign,
@@ -16,8 +18,6 @@ from feedback.complaints import (
 )
 from feedback.models import Complaint, ComplaintEvent, ComplaintStatus, EventKind
 from feedback.selectors import complaint_metrics, complaint_queue
-from loyalty.admin_display import duration_label
-from loyalty.errors import DomainError
 from members.models import Member
 from messaging.models import OutboxMessage
 from rewards.models import EntryKind, LedgerEntry

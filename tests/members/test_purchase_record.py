@@ -5,7 +5,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from loyalty.errors import DomainError
+from core.errors import DomainError
 from members.models import Member, Purchase
 from members.services import DuplicateReceipt, member_suspend, purchase_record
 from rewards.earning import BasketLine

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from loyalty.errors import DomainError, InsufficientPoints
+from core.errors import DomainError, InsufficientPoints
 from members.models import Member, Purchase
 from members.services import DuplicateReceipt, ReturnItem, purchase_record, purchase_return
 from rewards.earning import BasketLine

@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from loyalty.errors import InsufficientPoints
+from core.errors import InsufficientPoints
 from members.models import Member
 from members.services import member_suspend
 from rewards.catalog import (

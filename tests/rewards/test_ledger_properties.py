@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
-from loyalty.errors import DomainError
+from core.errors import DomainError
 from members.models import Member
 from members.services import purchase_return
 from rewards.models import Redemption

@@ -1,6 +1,6 @@
 import pytest
 
-from loyalty.errors import DomainError, InsufficientPoints
+from core.errors import DomainError, InsufficientPoints
 from members.models import Member
 from rewards.models import EntryKind, LedgerEntry
 from rewards.services import points_adjust

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from loyalty.errors import InsufficientPoints, MemberSuspended
+from core.errors import InsufficientPoints, MemberSuspended
 from members.models import Member
 from members.services import member_suspend
 from rewards.models import EarningPolicy, LedgerEntry, Redemption, RedemptionStatus

@@ -4,10 +4,9 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from loyalty.shared_redis import shared_redis
+from core.shared_redis import shared_redis
 from stores.key_cache import REVOCATIONS_KEY
-from stores.models import StoreApiKey
-from stores.services import api_key_digest
+from stores.models import StoreApiKey, api_key_digest
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.apps import apps
 
-from loyalty.demo import TIERS, DemoBuilder
+from demo.data import TIERS, DemoBuilder
 from members.models import Member
 from tests.factories import buy
 from tiers.models import Tier

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from core.errors import DomainError
 from jobs.services import job_run_now
-from loyalty.errors import DomainError
 from members.models import Member
 from members.services import purchase_return
 from messaging.models import OutboxMessage

@@ -3,9 +3,9 @@ from datetime import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from core.errors import DomainError
 from jobs.registry import JOBS, NIGHTLY_ORDER
 from jobs.services import job_run_now
-from loyalty.errors import DomainError
 
 
 class Command(BaseCommand):

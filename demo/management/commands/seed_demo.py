@@ -3,7 +3,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from loyalty.demo import build_demo
+from demo.data import build_demo
 from members.models import Member
 
 

@@ -1,5 +1,5 @@
 """How the admin prints moments (always in the business time zone, TIME_ZONE, never UTC) and
-durations."""
+durations, and which rows it only shows."""
 
 from datetime import timedelta
 
@@ -32,3 +32,16 @@ def duration_label(duration: timedelta | None) -> str:
     if hours:
         return gettext("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": minutes}
     return gettext("%(minutes)d min") % {"minutes": minutes}
+
+
+class ReadOnlyAdminMixin:
+    """Rows written only by services (so the ledger stays consistent) are read-only here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

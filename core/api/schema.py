@@ -133,7 +133,7 @@ class ListInputExtension(OpenApiSerializerFieldExtension):
 
 def say_what_validation_enforces(result, generator, request, public):
     """Postprocessing hook. Request bodies take no properties beyond those listed (the guard in
-    `loyalty.api.parsers` refuses NUL anywhere in a body, even in a property nobody reads). Request
+    `core.api.parsers` refuses NUL anywhere in a body, even in a property nobody reads). Request
     text and string parameters with no format, enum or pattern of their own take no NUL, and
     required ones are not blank. Every operation may answer 400: a NUL in the URL or malformed
     JSON is refused before any view runs."""

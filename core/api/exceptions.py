@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.response import Response
 
-from loyalty.errors import DomainError
+from core.errors import DomainError
 
 
 def error_body(code: str, detail: str, errors: dict | None = None, **extra) -> dict:

@@ -28,12 +28,12 @@ from faker import Faker
 
 from campaigns.models import Badge, BadgeKind, Campaign, CampaignKind, CampaignMessage, GrantType
 from campaigns.services import campaign_launch
+from core.errors import DomainError
 from feedback.complaints import complaint_change_status, complaint_file
 from feedback.models import ComplaintStatus, FollowUpKind, FollowUpOutcome, LeaveReason, WinBackChance
 from feedback.services import feedback_record, follow_up_record, lost_customer_interview_record
 from jobs.registry import NIGHTLY_ORDER
 from jobs.services import job_run_now
-from loyalty.errors import DomainError
 from loyalty.fastsql import batched_writes
 from members.models import Member, Purchase
 from members.services import member_enroll, member_suspend, purchase_record, purchase_return
