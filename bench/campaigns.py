@@ -3,8 +3,8 @@ against an equivalent hand-written SQL query, measured in the same run on the sa
 
 Needs a database loaded by the nightly benchmark and kept:
 
-    .venv/bin/python bench/nightly.py --members 1000000 --purchases 10000000 --keep
-    .venv/bin/python bench/campaigns.py --db-name bench_nightly
+    .venv/bin/python -m bench.nightly --members 1000000 --purchases 10000000 --keep
+    .venv/bin/python -m bench.campaigns --db-name bench_nightly
 
 The app's selection is `campaign_dry_run`: the run's preparation (the surprise threshold, the top
 spenders to call, the sampling cutoff for the member budget) and the audience query with the
@@ -14,13 +14,11 @@ Everything the script creates (two campaigns and a reward) is rolled back at the
 """
 
 import argparse
-import os
-import statistics
 import sys
 import time
-from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from bench.harness import PROJECT_DIR, ScratchDatabase, add_database_arguments, app_env, django_setup, log, median
+
 TARGET = 2.0
 
 SURPRISE_SQL = """
@@ -57,20 +55,9 @@ WHERE m.status = 'active' AND m.lapse_state = 'lapsed'
 """
 
 
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
 def setup_django(args) -> None:
-    os.environ["DATABASE_URL"] = f"postgres://{args.pg_user}@{args.pg_host}:{args.pg_port}/{args.db_name}"
-    os.environ.setdefault("DEBUG", "False")
-    os.environ.setdefault("SECRET_KEY", "bench-campaigns-" + "x" * 48)
-    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty.settings")
-    sys.path.insert(0, str(PROJECT_DIR))
-    import django
-
-    django.setup()
+    database = ScratchDatabase(host=args.pg_host, port=args.pg_port, user=args.pg_user, name=args.db_name)
+    django_setup(PROJECT_DIR, app_env(database_url=database.url, redis_url=""))
 
 
 def timed(fn, repeats: int) -> tuple[object, list[float]]:
@@ -153,8 +140,8 @@ def run(args) -> int:
                     "sql_audience": expected,
                     "holdout": dry.holdout,
                     "treated": dry.treated,
-                    "app_s": statistics.median(app),
-                    "sql_s": statistics.median(base),
+                    "app_s": median(app),
+                    "sql_s": median(base),
                 }
             )
         transaction.set_rollback(True)
@@ -181,16 +168,13 @@ def report(rows: list[dict], members: int, purchases: int) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db-name", default="bench_nightly")
+    add_database_arguments(parser, db_name="bench_nightly")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--budget", type=int, default=20_000, help="surprise campaign member budget")
-    parser.add_argument("--pg-host", default="127.0.0.1")
-    parser.add_argument("--pg-port", type=int, default=5432)
-    parser.add_argument("--pg-user", default="postgres")
     args = parser.parse_args(argv)
     setup_django(args)
     return run(args)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m bench.campaigns
     sys.exit(main())

@@ -8,19 +8,16 @@ identical (x, t_x, T) rows as the job's SQL does, fits both models, values every
 prints the time of each step, the process's peak memory and the recovered parameters beside the
 true ones. No database.
 
-    .venv/bin/python bench/clv.py                     # 1,000,000 customers
-    .venv/bin/python bench/clv.py --customers 200000 --seed 7
+    .venv/bin/python -m bench.clv                     # 1,000,000 customers
+    .venv/bin/python -m bench.clv --customers 200000 --seed 7
 """
 
 import argparse
 import resource
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analytics import clv
 
@@ -111,5 +108,5 @@ def main() -> int:
     return 0 if ok else 1
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m bench.clv
     sys.exit(main())

@@ -1,7 +1,7 @@
 """How long a new user waits for the demo: `make run` on a fresh clone (install, embedded
 PostgreSQL, migrate, demo data) until it answers, and a restart (data kept) until it answers.
 
-    .venv/bin/python bench/demo_start.py [--rounds 3] [--keep-venv]
+    .venv/bin/python -m bench.demo_start [--rounds 3] [--keep-venv]
 
 Each round clones this checkout's HEAD into a new folder (no .venv, no .pgdata), runs `make run`
 there and times it to the first 200 from /healthz, stops it, starts it again and times that. Prints
@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from devtools.demo_check import start, stop  # noqa: E402 - after the path is set
+from bench.harness import PROJECT_DIR as ROOT
+from bench.harness import median
+from devtools.demo_check import start, stop
 
 FIRST_START_TARGET = 90.0
 RESTART_TARGET = 10.0
@@ -59,7 +57,7 @@ def main() -> int:
         firsts.append(first)
         restarts.append(restart)
         print(f"round {number}: first start {first:.1f} s, restart {restart:.1f} s", flush=True)
-    first, restart = statistics.median(firsts), statistics.median(restarts)
+    first, restart = median(firsts), median(restarts)
     ok = first <= FIRST_START_TARGET and restart <= RESTART_TARGET
     print(
         f"median of {args.rounds}: first start {first:.1f} s (target <= {FIRST_START_TARGET:.0f}), "
@@ -68,5 +66,5 @@ def main() -> int:
     return 0 if ok else 1
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m bench.demo_start
     sys.exit(main())

@@ -8,8 +8,8 @@ Prints microseconds per call, wall clock and this process's CPU, as the median o
 the verdict is on wall clock. On a busy machine the wall clock is mostly waiting for a core (the
 bare GET shows how much).
 
-    .venv/bin/python bench/throttle.py                      # Redis DB 15 on 127.0.0.1, 5 runs x 20,000 calls
-    .venv/bin/python bench/throttle.py --redis-url redis://127.0.0.1:6379/8 --runs 7 --calls 50000
+    .venv/bin/python -m bench.throttle                      # Redis DB 15 on 127.0.0.1, 5 runs x 20,000 calls
+    .venv/bin/python -m bench.throttle --redis-url redis://127.0.0.1:6379/8 --runs 7 --calls 50000
 
 Writes only short-lived `loyalty:rate:*` counters (they expire after a second) and reads the
 revocation count; needs no database.
@@ -17,12 +17,11 @@ revocation count; needs no database.
 
 import argparse
 import os
-import statistics
 import sys
 import time
-from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from bench.harness import PROJECT_DIR, median
+
 TARGET_US = 200.0
 
 
@@ -85,14 +84,14 @@ def main() -> int:
     for name, runs in results.items():
         walls, cpus = [w for w, _c in runs], [c for _w, c in runs]
         print(
-            f"{name:>9}: median {statistics.median(walls):6.1f} us/call wall, {statistics.median(cpus):6.1f} us CPU"
+            f"{name:>9}: median {median(walls):6.1f} us/call wall, {median(cpus):6.1f} us CPU"
             f"  (wall per run: {', '.join(f'{w:.1f}' for w in walls)})"
         )
-    median = statistics.median(w for w, _c in results["limiter"])
-    verdict = "PASS" if median <= TARGET_US else "FAIL"
-    print(f"{verdict}: limiter {median:.1f} us per request (target <= {TARGET_US:.0f} us)")
-    return 0 if median <= TARGET_US else 1
+    limiter = median(w for w, _c in results["limiter"])
+    verdict = "PASS" if limiter <= TARGET_US else "FAIL"
+    print(f"{verdict}: limiter {limiter:.1f} us per request (target <= {TARGET_US:.0f} us)")
+    return 0 if limiter <= TARGET_US else 1
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m bench.throttle
     sys.exit(main())

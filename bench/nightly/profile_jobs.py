@@ -1,4 +1,4 @@
-"""Where one chunk of each nightly job spends its time, on a database kept by `nightly.py --keep`.
+"""Where one chunk of each nightly job spends its time, on a database kept by `python -m bench.nightly --keep`.
 
 For each job in NIGHTLY_ORDER, run one chunk (the middle one by default; for a job that knows its
 candidates, their first chunk) as of the next night (one day after the last run, incremental since
@@ -7,25 +7,23 @@ cursor), and print the statements that took longest, the Python time around them
 (ANALYZE, BUFFERS) of the slowest SELECTs (run inside the same rolled-back transaction).
 Nothing is changed in the database.
 
-    .venv/bin/python bench/nightly/profile_jobs.py --project-dir /work/bench-wt2             # as the nightly run
-    .venv/bin/python bench/nightly/profile_jobs.py --project-dir /work/bench-wt2 --initial   # as the first full pass
+    .venv/bin/python -m bench.nightly.profile_jobs --project-dir /work/bench-wt2             # as the nightly run
+    .venv/bin/python -m bench.nightly.profile_jobs --project-dir /work/bench-wt2 --initial   # as the first full pass
 
 --initial first puts the chunk's members back in their loaded state (prospect, no lapse date) and
 runs as of the initial pass's as_of with full=True, so the chunk does what the backfill did.
 """
 
 import argparse
-import os
 import re
 import resource
-import secrets
 import sys
 import time
 from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+from bench.harness import PROJECT_DIR, ScratchDatabase, add_database_arguments, app_env, django_setup
 
 
 class Rollback(Exception):
@@ -34,7 +32,7 @@ class Rollback(Exception):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db-name", default="bench_nightly")
+    add_database_arguments(parser, db_name="bench_nightly")
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR)
     parser.add_argument("--initial", action="store_true", help="profile the first full pass (the backfill)")
     parser.add_argument("--jobs", nargs="*", help="only these jobs (default: NIGHTLY_ORDER)")
@@ -56,18 +54,9 @@ def parse_args(argv=None):
 
 
 def setup(args) -> None:
-    os.environ.update(
-        DEBUG="False",
-        SECRET_KEY="bench-" + secrets.token_urlsafe(48),
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{args.db_name}",
-        LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="loyalty.settings",
-    )
-    os.chdir(args.project_dir)
-    sys.path.insert(0, str(args.project_dir))
-    import django
-
-    django.setup()
+    database = ScratchDatabase(host=args.pg_host, port=args.pg_port, user=args.pg_user, name=args.db_name)
+    # No REDIS_URL: the chunks run in this process, which needs no broker.
+    django_setup(args.project_dir, app_env(database_url=database.url, redis_url=""))
 
 
 def shape(sql: str) -> str:

@@ -4,7 +4,7 @@ Run from the project directory with the app's environment: `python bench/pos_ear
 members_member members_purchase ...`. For every concrete column: its SQL default taken from the Django
 model (a literal, `now()` for auto timestamps, NULL for nullable columns, '' for blank text), whether
 it is unique, and `null` as the default when there is none, so the caller can fill the column itself
-or stop with a clear message. This keeps bench/pos_earn.py's bulk load and pgbench script in step
+or stop with a clear message. This keeps bench/pos_earn/sql.py's bulk load and pgbench script in step
 with the models as they change.
 """
 
