@@ -16,6 +16,7 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg2
@@ -24,7 +25,8 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+    # UTC: a script that sets Django up in its process gets the business time zone as local time.
+    print(f"[{datetime.now(UTC):%H:%M:%S}Z] {msg}", flush=True)
 
 
 def median(values) -> float:
