@@ -33,7 +33,7 @@ def wait_idle(args, what: str) -> float:
     """Wait (up to --settle seconds) for a nearly idle machine before a timed step: this benchmark
     measures CPU-bound work on a shared machine. Returns the busy share found (0..1)."""
     usage = settle(what, dbname=args.db_name, max_wait=args.settle)
-    log(f"{what}: machine {usage['busy_pct']:.0f}% busy on {os.cpu_count()} CPUs")
+    log(f"before {what}: machine {usage['busy_pct']:.0f}% busy on {os.cpu_count()} CPUs")
     return usage["busy_pct"] / 100
 
 
@@ -169,11 +169,11 @@ def main(argv=None) -> int:
                 log(f"reusing {db.name}: its last run was as of {t0:%Y-%m-%d %H:%M}Z; the next night is T1")
             else:
                 prepare(args, db, env, t0, t1, result)
-                busy["initial"] = wait_idle(args, "before the initial full pass")
+                busy["initial"] = wait_idle(args, "the initial full pass")
                 initial_pass(args, db, env, t0, result, Path(tmp))
 
             # 2. the nightly run as of T1, incremental
-            busy["nightly"] = wait_idle(args, "before the nightly run")
+            busy["nightly"] = wait_idle(args, "the nightly run")
             log("2. nightly run as of T1 (in process)")
             with OtherCpu(db.name) as other:
                 result["nightly"] = run_jobs_in_process(t1, False, "nightly")
@@ -181,7 +181,7 @@ def main(argv=None) -> int:
             result["stages_app"] = stage_distribution(db)
 
             # 3. the same again: nothing may change
-            busy["rerun"] = wait_idle(args, "before the rerun")
+            busy["rerun"] = wait_idle(args, "the rerun")
             log("3. no-change rerun as of T1 (in process)")
             before, xid = history_counts(db), xid_now(db)
             with OtherCpu(db.name) as other:
@@ -190,7 +190,7 @@ def main(argv=None) -> int:
             result["rerun_writes"] = writes_since(db, xid, before)
 
             # 4. the baseline, with the server's default settings
-            busy["baseline"] = wait_idle(args, "before the baseline")
+            busy["baseline"] = wait_idle(args, "the baseline")
             log(f"4. baseline: the app's set-based stage rule as of T1 ({args.baseline_repeats} runs)")
             with OtherCpu(db.name) as other:
                 counts, seconds, differences = run_baseline(db, t1, args.baseline_repeats)

@@ -32,7 +32,7 @@ def report(args, result: dict) -> bool:
         rows.append([step, "= whole run", "", sum(r["changed"] for r in result[key]), "", "", "", "", f"{total:.2f}"])
     base = result["baseline"]
     members, purchases = result["counts"]["members_member"], result["counts"]["members_purchase"]
-    rows.append(["baseline SQL T1", "stages, set-based", members, "", "", "", "", "", f"{base['seconds']:.2f}"])
+    rows.append(["baseline T1", "stage rule, set-based", members, "", "", "", "", "", f"{base['seconds']:.2f}"])
     print()
     options = f", app connections with {args.pg_options!r}" if args.pg_options else ""
     print(
@@ -46,7 +46,7 @@ def report(args, result: dict) -> bool:
     during = ", ".join(f"{step} {share:.0%}" for step, share in result.get("other_during", {}).items())
     print(f"  CPU used by other processes (share of all CPUs): before each step {before}; during {during}")
     print()
-    print("stage distribution (members_member after the nightly run vs baseline SQL as of T1):")
+    print("stage distribution (members_member after the nightly run vs the baseline as of T1):")
     srows = [[s, "", result["stages_app"].get(s, 0), base["counts"].get(s, 0)] for s in STAGES]
     print(table(srows, ["stage", "", "app", "baseline"]))
     print(f"  per-member differences: {result['baseline_diff'] or 'none'}")
