@@ -1,7 +1,7 @@
 """Importing members and purchases from CSV files (members.imports)."""
 
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,7 +13,7 @@ from members.models import Member, Purchase
 from members.services import purchase_return
 from rewards.models import EarningPolicy, LedgerEntry
 from rewards.services import points_redeem
-from tests.factories import MemberFactory, StoreFactory, buy
+from tests.factories import MemberFactory, StoreFactory, buy, standard_tiers
 from tests.ledger_checks import assert_ledger_consistent
 
 pytestmark = pytest.mark.django_db
@@ -242,7 +242,15 @@ def test_the_commands_print_the_report_and_write_rejections(tmp_path, capsys):
     members_file.write_text("external_id,phone\nK1,13800000041\nK2,bad\n", encoding="utf-8")
     rejected = tmp_path / "rejected.csv"
     out = io.StringIO()
-    call_command("import_members", str(members_file), "--rejected", str(rejected), stdout=out, stderr=io.StringIO())
+    call_command(
+        "import_members",
+        str(members_file),
+        "--rejected",
+        str(rejected),
+        "--no-recompute",
+        stdout=out,
+        stderr=io.StringIO(),
+    )
     assert "2 rows read, 1 inserted, 0 already there, 1 rejected." in out.getvalue()
     assert rejected.read_text(encoding="utf-8") == "line,reason\n3,phone is not a valid phone number.\n"
     purchases_file = tmp_path / "purchases.csv"
@@ -251,3 +259,20 @@ def test_the_commands_print_the_report_and_write_rejections(tmp_path, capsys):
     call_command("import_purchases", str(purchases_file), "--store", "s1", stdout=out, stderr=io.StringIO())
     assert "1 rows read, 1 inserted" in out.getvalue()
     assert "10 points earned." in out.getvalue()
+
+
+def test_after_the_import_command_the_jobs_place_members_in_their_stage_and_tier(tmp_path):
+    tiers = standard_tiers()
+    StoreFactory(code="s1")
+    MemberFactory(external_id="V1")
+    purchases_file = tmp_path / "purchases.csv"
+    today = timezone.localdate()
+    purchases_file.write_text(
+        "external_id,receipt_id,occurred_at,total,store\n"
+        f"V1,R1,{today - timedelta(days=60)},1500,s1\nV1,R2,{today - timedelta(days=30)},1000,s1\n",
+        encoding="utf-8",
+    )
+    call_command("import_purchases", str(purchases_file), stdout=io.StringIO(), stderr=io.StringIO())
+    member = Member.objects.get(external_id="V1")
+    assert (member.tier, member.stage, member.purchase_count) == (tiers["silver"], "repeat", 2)
+    assert member.tier_changes.get().kind == "enrol"

@@ -44,3 +44,13 @@ def report_lines(report) -> list[str]:
     if len(report.rejected) > 20:
         lines.append(_("... and %(more)s more rejected rows.") % {"more": f"{len(report.rejected) - 20:,}"})
     return lines
+
+
+def recompute_after_import(stdout) -> None:
+    """Run the nightly jobs over every member once (stages, tiers, lapse, grid, points expiry),
+    then customer value: what the import itself leaves to them."""
+    from jobs.registry import JOBS, NIGHTLY_ORDER
+    from jobs.services import job_run_now
+
+    for name in [*NIGHTLY_ORDER, *(["customer_value"] if "customer_value" in JOBS else [])]:
+        stdout.write(job_run_now(name=name, full=True, triggered_by="import").line())

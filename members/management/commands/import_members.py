@@ -4,19 +4,24 @@ from django.core.management.base import BaseCommand, CommandError
 
 from members.imports import ImportFileError, members_import
 
-from ._import_output import ProgressPrinter, report_lines
+from ._import_output import ProgressPrinter, recompute_after_import, report_lines
 
 
 class Command(BaseCommand):
     help = (
         "Import members from a UTF-8 CSV file with a header: external_id, phone, name, email, birthday, "
         "enrolled_at, store (external_id or phone per row). Rows already imported are left as they are. "
-        "Afterwards run the journey jobs: run_job stages_promote, run_job customer_value."
+        "Afterwards the nightly jobs run over every member (stages, tiers, lapse, grid, customer value)."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
         parser.add_argument("--rejected", type=Path, help="Write the rejected rows (line, reason) to this CSV file.")
+        parser.add_argument(
+            "--no-recompute",
+            action="store_true",
+            help="Skip running the nightly jobs over every member afterwards (when more files follow).",
+        )
 
     def handle(self, *args, file: Path, rejected: Path | None, **options):
         try:
@@ -30,3 +35,5 @@ class Command(BaseCommand):
             self.stdout.write(line)
         if rejected:
             rejected.write_text(report.rejected_csv(), encoding="utf-8")
+        if report.inserted and not options["no_recompute"]:
+            recompute_after_import(self.stdout)

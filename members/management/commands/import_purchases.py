@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from members.imports import ImportFileError, purchases_import
 from stores.models import Store
 
-from ._import_output import ProgressPrinter, report_lines
+from ._import_output import ProgressPrinter, recompute_after_import, report_lines
 
 
 class Command(BaseCommand):
@@ -14,7 +14,7 @@ class Command(BaseCommand):
         "Import purchases from a UTF-8 CSV file with a header: external_id or card_number or phone, receipt_id, "
         "occurred_at, total, and optional store, channel, currency; lines optionally from a second file "
         "(receipt_id, store, sku, category, quantity, unit_price). Receipts already recorded are left as they "
-        "are. Afterwards run the jobs: run_job stages_promote, tiers_requalify, lapse_detect, customer_value."
+        "are. Afterwards the nightly jobs run over every member (stages, tiers, lapse, grid, customer value)."
     )
 
     def add_arguments(self, parser):
@@ -26,6 +26,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-points", action="store_true", help="Import without earning points.")
         parser.add_argument("--rejected", type=Path, help="Write the rejected rows (line, reason) to this CSV file.")
+        parser.add_argument(
+            "--no-recompute",
+            action="store_true",
+            help="Skip running the nightly jobs over every member afterwards (when more files follow).",
+        )
 
     def handle(self, *args, file: Path, lines: Path | None, store: str | None, rejected: Path | None, **options):
         default_store = None
@@ -51,3 +56,5 @@ class Command(BaseCommand):
             self.stdout.write(line)
         if rejected:
             rejected.write_text(report.rejected_csv(), encoding="utf-8")
+        if report.inserted and not options["no_recompute"]:
+            recompute_after_import(self.stdout)
