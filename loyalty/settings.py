@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "jobs",
     "portal",
     "analytics",
+    "imports",
 ]
 
 # Metrics and the per-request log line can be switched off (the benchmark measures their cost).

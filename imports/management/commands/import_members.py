@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from members.imports import ImportFileError, members_import
+from imports.services import ImportFileError, members_import
 
 from ._import_output import ProgressPrinter, recompute_after_import, report_lines
 

@@ -1,4 +1,4 @@
-"""Importing members and purchases from CSV files (members.imports)."""
+"""Importing members and purchases from CSV files (imports.services)."""
 
 import io
 from datetime import datetime, timedelta
@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from members.imports import ImportFileError, members_import, purchases_import
+from imports.services import ImportFileError, members_import, purchases_import
 from members.models import Member, Purchase
 from members.services import purchase_return
 from rewards.models import EarningPolicy, LedgerEntry
@@ -276,3 +276,36 @@ def test_after_the_import_command_the_jobs_place_members_in_their_stage_and_tier
     member = Member.objects.get(external_id="V1")
     assert (member.tier, member.stage, member.purchase_count) == (tiers["silver"], "repeat", 2)
     assert member.tier_changes.get().kind == "enrol"
+
+
+def _upload(name: str, text: str):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, text.encode("utf-8"), content_type="text/csv")
+
+
+def test_the_back_office_page_imports_a_small_file_and_shows_the_rejections(admin_client):
+    response = admin_client.post(
+        "/admin/imports/",
+        {"kind": "members", "file": _upload("m.csv", "external_id,phone\nW1,13800000051\nW2,nope\n")},
+    )
+    assert response.status_code == 200
+    assert Member.objects.filter(external_id="W1").exists()
+    content = response.content.decode()
+    assert "2 rows read, 1 inserted, 0 already there, 1 rejected." in content
+    assert "phone is not a valid phone number." in content
+
+
+def test_the_back_office_page_shows_a_file_error_as_a_form_error(admin_client):
+    response = admin_client.post(
+        "/admin/imports/", {"kind": "members", "file": _upload("m.csv", "external_id,mobile\nW1,1\n")}
+    )
+    assert response.status_code == 200
+    assert "Unknown column(s): mobile." in response.content.decode()
+    assert not Member.objects.exists()
+
+
+def test_the_back_office_page_needs_the_permission_to_add_members(client, django_user_model):
+    staff = django_user_model.objects.create_user("clerk", password="x" * 12, is_staff=True)
+    client.force_login(staff)
+    assert client.get("/admin/imports/").status_code == 403

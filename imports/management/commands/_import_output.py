@@ -5,6 +5,8 @@ import time
 
 from django.utils.translation import gettext as _
 
+from imports.services import jobs_after_import_run
+
 
 class ProgressPrinter:
     """Prints `stage: done/total (percent)` at most every half second, and each stage's end."""
@@ -47,10 +49,5 @@ def report_lines(report) -> list[str]:
 
 
 def recompute_after_import(stdout) -> None:
-    """Run the nightly jobs over every member once (stages, tiers, lapse, grid, points expiry),
-    then customer value: what the import itself leaves to them."""
-    from jobs.registry import JOBS, NIGHTLY_ORDER
-    from jobs.services import job_run_now
-
-    for name in [*NIGHTLY_ORDER, *(["customer_value"] if "customer_value" in JOBS else [])]:
-        stdout.write(job_run_now(name=name, full=True, triggered_by="import").line())
+    for summary in jobs_after_import_run(triggered_by="import command"):
+        stdout.write(summary.line())

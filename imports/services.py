@@ -9,7 +9,7 @@ are already in the database (the same external id, phone, or store and receipt) 
 unchanged, so importing the same file twice changes nothing.
 
 Stages, tiers, lapse state, the loyalty grid and customer value are not computed here: the
-existing nightly jobs recompute them once after an import (`run_job` for each, see the command).
+existing nightly jobs recompute them once after an import (`jobs_after_import_run`).
 """
 
 import codecs
@@ -32,12 +32,13 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from psycopg2 import sql
 
+from jobs.registry import JOBS, NIGHTLY_ORDER
+from jobs.services import RunSummary, job_run_now
+from members.identifiers import InvalidPhone, new_card_number, new_referral_code, normalize_phone
+from members.models import Member, Purchase, PurchaseLine
 from rewards.earning import BasketLine, Earner, lot_expiry, points_for_basket
 from rewards.ledger import import_credits_post
 from stores.models import Channel, Store
-
-from .identifiers import InvalidPhone, new_card_number, new_referral_code, normalize_phone
-from .models import Member, Purchase, PurchaseLine
 
 MEMBER_COLUMNS = ("external_id", "phone", "name", "email", "birthday", "enrolled_at", "store")
 PURCHASE_COLUMNS = (
@@ -748,3 +749,11 @@ def _points_post() -> int:
     """Ledger rows for `import_points`: entries in time order per member, each with its running
     balance; a lot per entry for what is not paying an earlier debt; balances moved once."""
     return import_credits_post(table="import_points", actor_name=IMPORT_ACTOR)
+
+
+def jobs_after_import_run(*, triggered_by: str) -> list[RunSummary]:
+    """Run the nightly jobs over every member, in their order (points expiry, tiers, lapse,
+    stages, grid), then customer value: what an import leaves to them. Chunk after chunk in this
+    process (the import command, or a worker for an import made in the back office)."""
+    names = [*NIGHTLY_ORDER, *(["customer_value"] if "customer_value" in JOBS else [])]
+    return [job_run_now(name=name, full=True, triggered_by=triggered_by) for name in names]

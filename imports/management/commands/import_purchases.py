@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from members.imports import ImportFileError, purchases_import
+from imports.services import ImportFileError, purchases_import
 from stores.models import Store
 
 from ._import_output import ProgressPrinter, recompute_after_import, report_lines
