@@ -137,6 +137,7 @@ def _stage(stream: io.BufferedIOBase, *, table: str, allowed: tuple[str, ...]) -
             cursor.copy_expert(copy, stream)
         except (DataError, psycopg2.DataError) as exc:  # copy_expert is psycopg2's own, unwrapped
             raise ImportFileError(_copy_error(exc)) from exc
+    _analyze(table)
     return columns
 
 
@@ -194,6 +195,14 @@ def _copy_rows(table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> N
         if count % CHUNK == 0:
             flush()
     flush()
+    _analyze(table)
+
+
+def _analyze(table: str) -> None:
+    """Statistics for a filled temporary table: autovacuum never sees them, and without them the
+    planner expects a thousand rows and joins millions by nested loops."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
 
 
 def _copy_value(value) -> str:
@@ -495,7 +504,7 @@ def purchases_import(
             cursor.execute(
                 "CREATE TEMPORARY TABLE import_purchases_checked (n bigint PRIMARY KEY, phone text, "
                 "occurred_at timestamptz, total numeric(12, 2), currency text, channel text, reason text, "
-                "store_id bigint, member_id bigint, existing bigint) ON COMMIT DROP"
+                "store_id bigint, member_id bigint, existing bigint, purchase_id bigint) ON COMMIT DROP"
             )
         progress("purchases: checking", 0, report.rows)
         _copy_rows(
@@ -533,6 +542,13 @@ def purchases_import(
                 "SELECT count(*) FROM import_purchases_checked WHERE reason IS NULL AND existing IS NOT NULL"
             )
             report.unchanged = cursor.fetchone()[0]
+            # Each inserted purchase's id, found through the unique (store, receipt) index.
+            cursor.execute(
+                "UPDATE import_purchases_checked c SET purchase_id = p.id FROM import_purchases s, members_purchase p "
+                "WHERE s.n = c.n AND c.reason IS NULL AND c.existing IS NULL AND p.store_id = c.store_id "
+                "AND p.receipt_id = btrim(s.receipt_id)"
+            )
+        _analyze("import_purchases_checked")
         if lines_stream is not None:
             _lines_import(lines_stream, report)
         _member_aggregates_add()
@@ -654,13 +670,12 @@ def _lines_import(stream: io.BufferedIOBase, report: ImportReport) -> None:
     with connection.cursor() as cursor:
         # A line belongs to a purchase inserted by this import (same store code and receipt).
         cursor.execute(
-            "CREATE TEMPORARY TABLE import_lines_checked ON COMMIT DROP AS SELECT l.n, p.id AS purchase_id, "
+            "CREATE TEMPORARY TABLE import_lines_checked ON COMMIT DROP AS SELECT l.n, c.purchase_id, "
             "NULL::text AS reason FROM import_lines l LEFT JOIN stores_store st ON st.code = btrim(l.store) "
-            "LEFT JOIN import_purchases s ON btrim(s.receipt_id) = btrim(l.receipt_id) "
-            "LEFT JOIN import_purchases_checked c ON c.n = s.n AND c.store_id = st.id AND c.reason IS NULL "
-            "AND c.existing IS NULL LEFT JOIN members_purchase p ON p.store_id = c.store_id "
-            "AND p.receipt_id = btrim(l.receipt_id)"
+            "LEFT JOIN members_purchase p ON p.store_id = st.id AND p.receipt_id = btrim(l.receipt_id) "
+            "LEFT JOIN import_purchases_checked c ON c.purchase_id = p.id"
         )
+    _analyze("import_lines_checked")
     table = "import_lines_checked"
     _reject(table, _("no imported purchase has this store and receipt_id."), "purchase_id IS NULL")
     _reject(
@@ -717,9 +732,7 @@ def _points_earn(progress: Progress) -> int:
         "SELECT p.id, p.member_id, p.store_id, p.channel, p.occurred_at, p.total, "
         "coalesce(array_agg(ARRAY[l.sku, l.category, l.quantity::text, l.unit_price::text]) "
         "FILTER (WHERE l.id IS NOT NULL), '{}') "
-        "FROM members_purchase p JOIN import_purchases_checked c ON c.member_id = p.member_id "
-        "AND c.store_id = p.store_id AND c.reason IS NULL AND c.existing IS NULL "
-        "JOIN import_purchases s ON s.n = c.n AND btrim(s.receipt_id) = p.receipt_id "
+        "FROM import_purchases_checked c JOIN members_purchase p ON p.id = c.purchase_id "
         "LEFT JOIN members_purchaseline l ON l.purchase_id = p.id GROUP BY p.id"
     )
 
