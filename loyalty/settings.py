@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "jobs",
     "portal",
     "analytics",
+    "imports",
     "demo",
 ]
 

@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
+from imports.views import import_page
 from loyalty.api_docs import SCHEMA_AUTHENTICATION, ApiDocsVisible
 
 api_v1 = [
@@ -16,6 +17,8 @@ urlpatterns = [
     # Members are the many who come here (from a receipt's QR code); staff go to /admin/. Not
     # permanent, so browsers keep asking should the front page change again.
     path("", RedirectView.as_view(pattern_name="portal:home", permanent=False), name="home"),
+    # Before admin/: the import page is a back-office page of its own, behind the admin's login.
+    path("admin/imports/", admin.site.admin_view(import_page), name="imports"),
     path("admin/", admin.site.urls),
     path("portal/", include("portal.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

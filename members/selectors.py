@@ -43,9 +43,11 @@ def member_get(*, reference: str, for_update: bool = False) -> Member:
     return mark_locked(member) if for_update else member
 
 
-def member_lookup(*, card_number: str = "", phone: str = "") -> Member:
+def member_lookup(*, card_number: str = "", phone: str = "", external_id: str = "") -> Member:
     if card_number:
         member = Member.objects.filter(card_number=card_number.strip()).first()
+    elif external_id:
+        member = Member.objects.filter(external_id=external_id.strip()).first()
     else:
         try:
             member = Member.objects.filter(phone=normalize_phone(phone)).first()

@@ -8,8 +8,10 @@ services lock the member before anything else they lock, which keeps lock order 
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
+from psycopg2 import sql
 
 from core.errors import InsufficientPoints
 from loyalty.fastsql import insert_instance, update_many
@@ -245,3 +247,53 @@ def post_bonus_many(points_by_member: dict[int, int], *, expires_at: datetime, a
         ["points_balance"],
     )
     return {entry.member_id: entry for entry in entries}
+
+
+def import_credits_post(*, table: str, actor_name: str) -> int:
+    """Earn entries, lots and balances for imported purchases, set-based (members.imports).
+
+    `table` is a temporary table of (purchase_id, member_id, occurred_at, points, base_points,
+    expires_at), one row per purchase earning points. The members are locked in primary-key order
+    first; each member's entries follow in time order with their running balance; an entry's lot
+    holds what is left after paying an earlier debt (the rule of `post_credit`). The entries carry
+    the purchase's time, so the history reads as it happened. Returns the points credited."""
+    source = sql.Identifier(table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.SQL(
+                "SELECT id FROM members_member WHERE id IN (SELECT member_id FROM {}) ORDER BY id FOR NO KEY UPDATE"
+            ).format(source)
+        )
+        cursor.execute(
+            sql.SQL(
+                "INSERT INTO rewards_ledgerentry (member_id, kind, points, balance_after, expires_at, purchase_id, "
+                "job, reason, created_at) SELECT i.member_id, %s, i.points, m.points_balance + sum(i.points) OVER "
+                "(PARTITION BY i.member_id ORDER BY i.occurred_at, i.purchase_id), i.expires_at, i.purchase_id, %s, "
+                "%s, i.occurred_at FROM {} i JOIN members_member m ON m.id = i.member_id "
+                "ORDER BY i.member_id, i.occurred_at, i.purchase_id"
+            ).format(source),
+            [EntryKind.EARN, actor_name[:60], "imported purchase"],
+        )
+        cursor.execute(
+            sql.SQL(
+                "INSERT INTO rewards_pointslot (member_id, entry_id, points, remaining, expires_at) "
+                "SELECT member_id, id, lot, lot, expires_at FROM (SELECT e.member_id, e.id, e.expires_at, "
+                "GREATEST(0, LEAST(e.points, e.balance_after)) AS lot FROM rewards_ledgerentry e JOIN {} i "
+                "ON i.purchase_id = e.purchase_id AND e.kind = %s) credited WHERE lot > 0 ORDER BY id"
+            ).format(source),
+            [EntryKind.EARN],
+        )
+        cursor.execute(
+            sql.SQL(
+                "UPDATE members_member m SET points_balance = m.points_balance + s.points FROM "
+                "(SELECT member_id, sum(points) AS points FROM {} GROUP BY member_id) s WHERE m.id = s.member_id"
+            ).format(source)
+        )
+        cursor.execute(
+            sql.SQL(
+                "UPDATE members_purchase p SET points_earned = i.points, base_points = i.base_points "
+                "FROM {} i WHERE p.id = i.purchase_id"
+            ).format(source)
+        )
+        cursor.execute(sql.SQL("SELECT coalesce(sum(points), 0) FROM {}").format(source))
+        return cursor.fetchone()[0]

@@ -99,9 +99,11 @@ def notice_window(as_of: datetime, since: datetime | None) -> tuple[datetime, da
 
 
 def tier_job_candidates(as_of: datetime, previous_run=None):
-    """The members the requalification run may touch: validity ended, or newly within notice."""
+    """The members the requalification run may touch: validity ended, or newly within notice; and
+    buyers without a tier (imported history) to be placed."""
     start, end = notice_window(as_of, previous_run and previous_run.as_of)
     tiered = Member.objects.filter(tier__isnull=False)
     due = tiered.filter(tier_valid_until__lte=as_of)
     warned = tiered.filter(tier_valid_until__gt=start, tier_valid_until__lte=end)
-    return (due | warned).values_list("pk", flat=True)
+    untiered_buyers = Member.objects.filter(tier__isnull=True, purchase_count__gt=0)
+    return (due | warned | untiered_buyers).values_list("pk", flat=True)

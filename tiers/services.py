@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.chunks import ChunkResult
@@ -122,11 +123,13 @@ def tiers_requalify(
     *, as_of: datetime, member_id_from: int, member_id_to: int, member_ids: list[int] | None = None, run=None
 ) -> ChunkResult:
     """Requalify every member in the id range (only `member_ids` of it, if given) whose tier
-    validity has ended: keep, move up, or move down one tier, for another 12 months. A rerun finds
-    their validity renewed and does nothing."""
+    validity has ended: keep, move up, or move down one tier, for another 12 months. A member who
+    bought but has no tier yet (imported history: the purchase path gives one at the first
+    purchase) is placed in the tier their 12-month spend reaches. A rerun finds their validity
+    renewed and does nothing."""
     due = (
         members_in_chunk(member_id_from, member_id_to, member_ids)
-        .filter(tier__isnull=False, tier_valid_until__lte=as_of)
+        .filter(Q(tier__isnull=False, tier_valid_until__lte=as_of) | Q(tier__isnull=True, purchase_count__gt=0))
         .exclude(tier_pinned_until__gt=as_of)
         .select_for_update(of=("self",))
         .order_by("pk")
@@ -137,9 +140,16 @@ def tiers_requalify(
     changes, members = [], []
     for member_id, tier_id, valid_until, spend in rows:
         current = tier_by_id(tier_id)
-        target, kind = _requalified_tier(current, spend)
-        new_validity = add_months(valid_until, VALIDITY_MONTHS)
-        reason = f"Requalification: 12-month spend {spend}; {current.name} needs {current.threshold}"
+        if current is None:
+            target, kind = tier_for_spend(spend), TierChangeKind.ENROL
+            if target is None:
+                continue
+            new_validity = add_months(as_of, VALIDITY_MONTHS)
+            reason = f"Placed by 12-month spend {spend}: {target.name} needs {target.threshold}"
+        else:
+            target, kind = _requalified_tier(current, spend)
+            new_validity = add_months(valid_until, VALIDITY_MONTHS)
+            reason = f"Requalification: 12-month spend {spend}; {current.name} needs {current.threshold}"
         changes.append(
             TierChange(
                 member_id=member_id,

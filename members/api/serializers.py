@@ -68,6 +68,7 @@ class MemberOutput(MemberTillOutput):
     referral_code = serializers.CharField()
     lifetime_spend = serializers.DecimalField(max_digits=14, decimal_places=2)
     lapse_state = serializers.ChoiceField(choices=LapseState.choices)
+    external_id = serializers.CharField(allow_null=True, help_text="The retailer's own customer number, if any.")
 
 
 class LineInput(serializers.Serializer):

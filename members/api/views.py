@@ -76,11 +76,14 @@ class MemberLookupView(APIView):
         parameters=[
             OpenApiParameter("card_number", str, description="The card number printed on the member card."),
             OpenApiParameter("phone", str, description="Phone number, with or without country code."),
+            OpenApiParameter(
+                "external_id", str, description="The retailer's own customer number (members imported with one)."
+            ),
         ],
         responses={200: MemberTillOutput, **errors(400, 401, 404)},
         summary="Find a member by card number or phone",
         description=(
-            "Give `card_number` or `phone` (400 with neither). The till view: name, masked phone, card, "
+            "Give `card_number`, `phone` or `external_id` (400 with none). The till view: name, masked phone, card, "
             "balance, tier, stage; never email, birthday or the full phone. "
             f"{ANY_STORE} Rate limited more strictly than other reads (`API_RATE_LOOKUP`)."
         ),
@@ -88,9 +91,11 @@ class MemberLookupView(APIView):
     def get(self, request):
         card_number = request.query_params.get("card_number", "")
         phone = request.query_params.get("phone", "")
-        if not card_number and not phone:
-            raise DomainError("Give card_number or phone.", errors={"card_number": ["Give card_number or phone."]})
-        member = selectors.member_lookup(card_number=card_number, phone=phone)
+        external_id = request.query_params.get("external_id", "")
+        if not card_number and not phone and not external_id:
+            message = "Give card_number, phone or external_id."
+            raise DomainError(message, errors={"card_number": [message]})
+        member = selectors.member_lookup(card_number=card_number, phone=phone, external_id=external_id)
         return Response(MemberTillOutput(member).data)
 
 

@@ -52,7 +52,11 @@ class Member(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     card_number = models.CharField(max_length=20, unique=True, editable=False)
-    phone = models.CharField(max_length=20, unique=True, help_text="E.164, e.g. +8613800000000")
+    # Unique when given (a constraint below): members imported from a retailer's history may have none.
+    phone = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +8613800000000")
+    external_id = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, help_text="The retailer's own customer number, if any."
+    )
     email = models.EmailField(blank=True)
     name = models.CharField(max_length=100, blank=True)
     birthday = models.DateField(null=True, blank=True)
@@ -109,6 +113,8 @@ class Member(models.Model):
             ),
             models.CheckConstraint(condition=Q(lifetime_spend__gte=0), name="member_lifetime_spend_not_negative"),
             models.CheckConstraint(condition=~Q(referred_by=F("id")), name="member_not_own_referrer"),
+            models.UniqueConstraint(fields=["phone"], condition=~Q(phone=""), name="member_phone_unique"),
+            models.CheckConstraint(condition=~Q(external_id=""), name="member_external_id_not_empty"),
         ]
         # Few indexes: a member row is updated on every purchase. Staff search names and emails by
         # substring, which a b-tree cannot serve. The table leaves room on each page (migration

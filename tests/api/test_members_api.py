@@ -31,6 +31,7 @@ def test_enrol_returns_the_member_representation(api):
         "tier": None,
         "stage": "target",
         "lapse_state": "active",
+        "external_id": None,
     }
     assert member.enrolled_store == api.store
     assert member.consent_email and member.consent_sms
@@ -92,6 +93,18 @@ def test_lookup_by_phone_in_local_format(api):
     assert (response.status_code, response.json()["id"]) == (200, str(member.public_id))
 
 
+def test_lookup_by_external_id_finds_an_imported_member_without_a_phone(api):
+    member = MemberFactory(phone="", external_id="CRM-0042")
+
+    response = api.get("/api/v1/members/lookup/?external_id=CRM-0042")
+
+    assert (response.status_code, response.json()["id"], response.json()["phone_masked"]) == (
+        200,
+        str(member.public_id),
+        "",
+    )
+
+
 def test_lookup_without_a_match_is_404(api):
     assert api.get("/api/v1/members/lookup/?card_number=0000").status_code == 404
 
@@ -132,7 +145,15 @@ def test_member_detail_with_the_member_details_scope_is_the_full_record(member):
 
     body = client.get(f"/api/v1/members/{member.public_id}/").json()
 
-    assert set(body) == TILL_VIEW | {"phone", "email", "birthday", "referral_code", "lifetime_spend", "lapse_state"}
+    assert set(body) == TILL_VIEW | {
+        "phone",
+        "email",
+        "birthday",
+        "referral_code",
+        "lifetime_spend",
+        "lapse_state",
+        "external_id",
+    }
     assert (body["phone"], body["email"]) == (member.phone, member.email)
 
 
