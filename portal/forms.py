@@ -46,3 +46,11 @@ class ConsentForm(forms.Form):
 
 class RedeemForm(forms.Form):
     token = forms.UUIDField()
+
+
+class CloseAccountForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("I understand that my points, vouchers and card end now and cannot be restored."),
+        required=True,
+        error_messages={"required": _("Tick the box to confirm.")},
+    )

@@ -13,7 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from members.models import Member, Purchase, Return, Stage
+from members.models import Member, MemberStatus, Purchase, Return, Stage
 from rewards.catalog import _available, ineligibility
 from rewards.earning import earning_setup
 from rewards.models import PointsLot, Reward, Voucher
@@ -37,6 +37,7 @@ def member_for_session(*, member_id: int, epoch: int) -> Member | None:
     return (
         Member.objects.select_related("portal_account", "tier")
         .filter(pk=member_id, portal_account__session_epoch=epoch)
+        .exclude(status=MemberStatus.CLOSED)
         .first()
     )
 

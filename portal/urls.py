@@ -19,4 +19,8 @@ urlpatterns = [
     path("vouchers/<str:public_id>/cancel/", views.voucher_cancel, name="voucher_cancel"),
     path("profile/", views.profile, name="profile"),
     path("profile/consent/", views.consent, name="consent"),
+    path("my-data/", views.my_data, name="my_data"),
+    path("my-data/download/", views.data_download, name="data_download"),
+    path("my-data/close/", views.account_close, name="account_close"),
+    path("closed/", views.closed, name="closed"),
 ]

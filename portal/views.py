@@ -4,18 +4,19 @@ import uuid
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from loyalty.errors import DomainError, NotFound
+from members.privacy import PrivacyChannel, member_close, member_data_export
 
 from . import selectors, services
 from .auth import SESSION_DEBUG_CODE, SESSION_PHONE, member_required, portal_sign_in, portal_sign_out
 from .cards import code128_svg, qr_svg
-from .forms import CodeForm, ConsentForm, PhoneForm, ProfileForm, RedeemForm
+from .forms import CloseAccountForm, CodeForm, ConsentForm, PhoneForm, ProfileForm, RedeemForm
 
 
 def client_ip(request) -> str | None:
@@ -235,3 +236,32 @@ def sign_out_everywhere(request):
     services.sessions_end_all(member=request.member)
     portal_sign_out(request)
     return redirect("portal:sign_in")
+
+
+@member_required
+def my_data(request):
+    return render(request, "portal/my_data.html", {"form": CloseAccountForm()})
+
+
+@require_POST
+@member_required
+def data_download(request):
+    export = member_data_export(member=request.member, channel=PrivacyChannel.PORTAL)
+    response = HttpResponse(export.content, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    return response
+
+
+@require_POST
+@member_required
+def account_close(request):
+    form = CloseAccountForm(request.POST)
+    if not form.is_valid():
+        return render(request, "portal/my_data.html", {"form": form}, status=400)
+    member_close(member=request.member, channel=PrivacyChannel.PORTAL)
+    portal_sign_out(request)
+    return redirect("portal:closed")
+
+
+def closed(request):
+    return render(request, "portal/closed.html")
