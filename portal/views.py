@@ -10,13 +10,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from feedback.complaints import complaint_file
+from feedback.models import QuestionKind
+from feedback.surveys import InvitationUnusable, survey_answer
 from loyalty.errors import DomainError, NotFound
 from members.privacy import PrivacyChannel, member_close, member_data_export
 
 from . import selectors, services
 from .auth import SESSION_DEBUG_CODE, SESSION_PHONE, member_required, portal_sign_in, portal_sign_out
 from .cards import code128_svg, qr_svg
-from .forms import CloseAccountForm, CodeForm, ConsentForm, PhoneForm, ProfileForm, RedeemForm
+from .forms import CloseAccountForm, CodeForm, ComplaintForm, ConsentForm, PhoneForm, ProfileForm, RedeemForm
 
 
 def client_ip(request) -> str | None:
@@ -92,6 +95,7 @@ HISTORY_TABS = {
     "purchases": selectors.purchases_page,
     "returns": selectors.returns_page,
     "points": selectors.ledger_page,
+    "milestones": selectors.milestones_page,
 }
 
 
@@ -265,3 +269,86 @@ def account_close(request):
 
 def closed(request):
     return render(request, "portal/closed.html")
+
+
+@member_required
+def referral(request):
+    found = selectors.referral(member=request.member)
+    context = {"referral": found, "qr": qr_svg(found.link, title=_("Referral link QR code"))}
+    return render(request, "portal/referral.html", context)
+
+
+def join(request, code):
+    """Where a referral link lands: the friend learns how to join with the code."""
+    return render(request, "portal/join.html", {"code": code.strip().upper()[:12]})
+
+
+@member_required
+def surveys(request):
+    return render(request, "portal/surveys.html", {"invitations": selectors.surveys_waiting(member=request.member)})
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def survey(request, public_id):
+    invitation = selectors.invitation_for_member(member=request.member, public_id=public_id)
+    errors = {}
+    if request.method == "POST":
+        try:
+            survey_answer(survey=invitation.survey, invitation=invitation, answers=request.POST)
+        except InvitationUnusable:
+            raise Http404 from None
+        except DomainError as error:
+            errors = {key: problems[0] for key, problems in (error.errors or {}).items()}
+        else:
+            messages.success(request, _("Thank you for your answers."))
+            return redirect("portal:surveys")
+    items = [
+        {"question": q, "options": _options(q), "error": errors.get(q.key), "posted": request.POST.get(q.key, "")}
+        for q in invitation.survey.questions.all()
+    ]
+    context = {"invitation": invitation, "items": items, "errors": errors}
+    return render(request, "portal/survey.html", context, status=400 if errors else 200)
+
+
+def _options(question) -> list[tuple]:
+    if question.kind == QuestionKind.NPS:
+        return [(n, n) for n in range(11)]
+    if question.kind == QuestionKind.SCALE:
+        return [(n, n) for n in range(1, 6)]
+    if question.kind == QuestionKind.YES_NO:
+        return [(1, _("Yes")), (0, _("No"))]
+    if question.kind == QuestionKind.CHOICE:
+        return [(c, c) for c in question.choices]
+    return []
+
+
+@member_required
+def complaints(request):
+    return render(request, "portal/complaints.html", {"complaints": selectors.complaints(member=request.member)})
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def complaint_new(request):
+    form = ComplaintForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            filed = complaint_file(member=request.member, channel="online", **form.cleaned_data)
+        except DomainError as error:
+            _form_error(form, error)
+            status = error.status_code
+        else:
+            messages.success(request, _("Thank you. We have your complaint and will answer in time."))
+            return redirect("portal:complaint", public_id=filed.public_id)
+    elif request.method == "POST":
+        status = 400
+    return render(request, "portal/complaint_new.html", {"form": form}, status=status)
+
+
+@member_required
+def complaint(request, public_id):
+    found = selectors.complaint_for_member(member=request.member, public_id=public_id)
+    context = {"complaint": found, "updates": selectors.complaint_updates(complaint=found)}
+    return render(request, "portal/complaint.html", context)
