@@ -109,7 +109,9 @@ def test_an_answered_survey_is_gone(portal, invitation):
 
 
 def test_a_bad_answer_is_a_form_error(portal, invitation):
-    response = portal.post(f"/portal/surveys/{invitation.public_id}/", {"would-recommend": "11", "would-buy-again": "1"})
+    response = portal.post(
+        f"/portal/surveys/{invitation.public_id}/", {"would-recommend": "11", "would-buy-again": "1"}
+    )
 
     assert response.status_code == 400 and "Please check the answers marked below." in response.content.decode()
     assert SurveyInvitation.objects.get(pk=invitation.pk).status == InvitationStatus.PENDING
