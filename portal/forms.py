@@ -13,6 +13,13 @@ class PhoneForm(forms.Form):
     )
 
 
+class EmailForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Email"),
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+
+
 class CodeForm(forms.Form):
     code = forms.CharField(
         label=_("Code"),

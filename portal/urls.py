@@ -14,6 +14,7 @@ app_name = "portal"
 urlpatterns = [
     page("", views.home, name="home"),
     page("sign-in/", views.sign_in, name="sign_in"),
+    page("sign-in/email/", views.sign_in_email, name="sign_in_email"),
     page("sign-in/code/", views.verify, name="verify"),
     page("sign-out/", views.sign_out, name="sign_out"),
     page("sign-out/everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),

@@ -17,9 +17,25 @@ from loyalty.errors import DomainError, NotFound
 from members.privacy import PrivacyChannel, member_close, member_data_export
 
 from . import selectors, services
-from .auth import SESSION_DEBUG_CODE, SESSION_PHONE, member_required, portal_sign_in, portal_sign_out
+from .auth import (
+    SESSION_DEBUG_CODE,
+    SESSION_EMAIL,
+    SESSION_PHONE,
+    member_required,
+    portal_sign_in,
+    portal_sign_out,
+)
 from .cards import code128_svg, qr_svg
-from .forms import CloseAccountForm, CodeForm, ComplaintForm, ConsentForm, PhoneForm, ProfileForm, RedeemForm
+from .forms import (
+    CloseAccountForm,
+    CodeForm,
+    ComplaintForm,
+    ConsentForm,
+    EmailForm,
+    PhoneForm,
+    ProfileForm,
+    RedeemForm,
+)
 
 
 def client_ip(request) -> str | None:
@@ -48,25 +64,49 @@ def sign_in(request):
             _form_error(form, error)
             status = error.status_code
         else:
-            request.session[SESSION_PHONE] = sent.phone
-            if settings.DEBUG and sent.message_id:
-                request.session[SESSION_DEBUG_CODE] = sent.code  # the demo has no real SMS gateway
-            return redirect("portal:verify")
+            return _code_sent(request, sent, key=SESSION_PHONE)
     elif request.method == "POST":
         status = 400
     return render(request, "portal/sign_in.html", {"form": form}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
+def sign_in_email(request):
+    form = EmailForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            sent = services.email_code_request(email=form.cleaned_data["email"], client_ip=client_ip(request))
+        except DomainError as error:
+            _form_error(form, error)
+            status = error.status_code
+        else:
+            return _code_sent(request, sent, key=SESSION_EMAIL)
+    elif request.method == "POST":
+        status = 400
+    return render(request, "portal/sign_in_email.html", {"form": form}, status=status)
+
+
+def _code_sent(request, sent: services.CodeRequest, *, key: str):
+    request.session.pop(SESSION_PHONE, None)
+    request.session.pop(SESSION_EMAIL, None)
+    request.session[key] = sent.phone
+    request.session.pop(SESSION_DEBUG_CODE, None)
+    if settings.DEBUG and sent.message_id:
+        request.session[SESSION_DEBUG_CODE] = sent.code  # the demo has no real SMS or mail gateway
+    return redirect("portal:verify")
+
+
+@require_http_methods(["GET", "POST"])
 def verify(request):
-    phone = request.session.get(SESSION_PHONE)
-    if not phone:
+    phone, email = request.session.get(SESSION_PHONE, ""), request.session.get(SESSION_EMAIL, "")
+    if not (phone or email):
         return redirect("portal:sign_in")
     form = CodeForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            member = services.code_verify(phone=phone, code=form.cleaned_data["code"])
+            member = services.code_verify(phone=phone, email=email, code=form.cleaned_data["code"])
         except DomainError as error:
             _form_error(form, error)
             status = error.status_code
@@ -75,7 +115,7 @@ def verify(request):
             return redirect("portal:home")
     elif request.method == "POST":
         status = 400
-    context = {"form": form, "phone": phone, "debug_code": request.session.get(SESSION_DEBUG_CODE)}
+    context = {"form": form, "phone": phone, "email": email, "debug_code": request.session.get(SESSION_DEBUG_CODE)}
     return render(request, "portal/verify.html", context, status=status)
 
 

@@ -127,6 +127,8 @@ class Member(models.Model):
             models.Index(fields=["stage"]),
             models.Index(fields=["lapse_due_at"], condition=~Q(lapse_state="lapsed"), name="member_lapse_due"),
             models.Index(fields=["tier_valid_until"], name="member_tier_valid_until"),
+            # The portal's email sign-in finds a member by exact (lower-cased) address.
+            models.Index(fields=["email"], name="member_email", condition=~Q(email="")),
         ]
 
     def __str__(self):

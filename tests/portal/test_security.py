@@ -97,6 +97,7 @@ def test_a_malformed_id_is_not_found(client, member):
 
 POST_URLS = [
     "/portal/sign-in/",
+    "/portal/sign-in/email/",
     "/portal/sign-in/code/",
     "/portal/rewards/1/redeem/",
     f"/portal/vouchers/{uuid.uuid4()}/cancel/",
