@@ -16,7 +16,7 @@ from pathlib import Path
 from django.db import connections
 from django.utils import timezone
 
-from feedback.models import Complaint, InvitationStatus, Survey, SurveyInvitation
+from feedback.models import Complaint, InvitationStatus, Question, Survey, SurveyInvitation
 from members.models import Member, MemberStatus
 from messaging.models import OutboxMessage
 from rewards.models import Reward, RewardKind, Voucher
@@ -73,8 +73,16 @@ def _visit(live_server, page):
     friend = MemberFactory(referred_by=member, name="Han Meimei")
     buy(friend, store, "30.00")
     Reward.objects.create(name="New-roast tasting", kind=RewardKind.EXPERIENCE, cost_points=30)
+    # Its own survey: an earlier live-server test may have flushed the default one shipped as data.
+    survey = Survey.objects.create(code="portal-visit", name="Your visit")
+    Question.objects.create(
+        survey=survey, position=0, key="would-buy-again", kind="yes_no", text="Again?", required=True
+    )
+    Question.objects.create(
+        survey=survey, position=1, key="would-recommend", kind="nps", text="Recommend?", required=True
+    )
     invitation = SurveyInvitation.objects.create(
-        survey=Survey.objects.get(code="loyalty-indicators"),
+        survey=survey,
         member=member,
         expires_at=timezone.now() + timedelta(days=14),
     )
