@@ -90,6 +90,8 @@ MIDDLEWARE = [
     # under /api/ the JSON error shape, whichever layer produced it.
     "loyalty.middleware.RequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Writes the Content-Security-Policy a view asks for (the portal's, see portal/security.py).
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # After sessions (it reads the language a member chose) and before CommonMiddleware.

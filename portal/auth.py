@@ -16,12 +16,14 @@ from .selectors import member_for_session
 SESSION_MEMBER = "portal_member"
 SESSION_EPOCH = "portal_epoch"
 SESSION_PHONE = "portal_phone"
+SESSION_EMAIL = "portal_email"
 SESSION_DEBUG_CODE = "portal_debug_code"
 
 
 def portal_sign_in(request, member: Member) -> None:
     request.session.cycle_key()  # a new session id at sign-in: a planted one is worth nothing
     request.session.pop(SESSION_PHONE, None)
+    request.session.pop(SESSION_EMAIL, None)
     request.session.pop(SESSION_DEBUG_CODE, None)
     request.session[SESSION_MEMBER] = member.pk
     request.session[SESSION_EPOCH] = member.portal_account.session_epoch

@@ -2,12 +2,21 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from feedback.models import MAX_COMPLAINT_TEXT
+
 
 class PhoneForm(forms.Form):
     phone = forms.CharField(
         label=_("Mobile number"),
         max_length=30,
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel", "autofocus": True}),
+    )
+
+
+class EmailForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Email"),
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
 
 
@@ -46,3 +55,32 @@ class ConsentForm(forms.Form):
 
 class RedeemForm(forms.Form):
     token = forms.UUIDField()
+
+
+class CloseAccountForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("I understand that my points, vouchers and card end now and cannot be restored."),
+        required=True,
+        error_messages={"required": _("Tick the box to confirm.")},
+    )
+
+
+COMPLAINT_CATEGORIES = [
+    ("product", _("Product quality")),
+    ("service", _("Service")),
+    ("staff", _("Staff behaviour")),
+    ("delivery", _("Delivery")),
+    ("billing", _("Billing and prices")),
+    ("loyalty", _("Points and membership")),
+    ("other", _("Other")),
+]
+
+
+class ComplaintForm(forms.Form):
+    category = forms.ChoiceField(label=_("What is it about?"), choices=COMPLAINT_CATEGORIES)
+    text = forms.CharField(
+        label=_("What happened?"),
+        max_length=MAX_COMPLAINT_TEXT,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("Tell us the store, the day and what went wrong; we answer within the time shown."),
+    )

@@ -29,11 +29,13 @@ class PortalAccount(models.Model):
 
 
 class OneTimeCode(models.Model):
-    """A sign-in code sent by SMS. Only its keyed hash is kept. A row is written for every request,
-    member or not (then `member` is empty and nothing is sent), so the hourly limits count the
-    same way whoever asks and the answer never tells whether a phone belongs to a member."""
+    """A sign-in code sent by SMS to a phone or by email to an address. Only its keyed hash is
+    kept. A row is written for every request, member or not (then `member` is empty and nothing is
+    sent), so the hourly limits count the same way whoever asks and the answer never tells whether
+    a phone or an email belongs to a member."""
 
-    phone = models.CharField(max_length=20, help_text="E.164, as normalised.")
+    phone = models.CharField(max_length=20, blank=True, help_text="E.164, as normalised; empty for an email code.")
+    email = models.EmailField(blank=True, help_text="Lower-cased; empty for an SMS code.")
     member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     code_hash = models.CharField(max_length=64)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
@@ -47,14 +49,18 @@ class OneTimeCode(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(attempts__lte=5), name="portal_code_attempts_at_most_5"),
             models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")), name="portal_code_expiry_after"),
+            models.CheckConstraint(
+                condition=(~Q(phone="") & Q(email="")) | (Q(phone="") & ~Q(email="")), name="portal_code_one_address"
+            ),
         ]
         indexes = [
             models.Index(fields=["phone", "-created_at"], name="portal_code_by_phone"),
+            models.Index(fields=["email", "-created_at"], name="portal_code_by_email", condition=~Q(email="")),
             models.Index(fields=["client_ip", "-created_at"], name="portal_code_by_ip"),
         ]
 
     def __str__(self):
-        return f"code for {self.phone} at {self.created_at:%Y-%m-%d %H:%M}"
+        return f"code for {self.phone or self.email} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class PortalRedeemToken(models.Model):

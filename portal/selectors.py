@@ -8,16 +8,20 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from members.models import Member, Purchase, Return, Stage
+from campaigns.models import CampaignGrant, CampaignKind, MemberBadge
+from feedback.models import Complaint, ComplaintEvent, EventKind, InvitationStatus, SurveyInvitation
+from members.models import Member, MemberStatus, Purchase, Return, Stage
 from rewards.catalog import _available, ineligibility
 from rewards.earning import earning_setup
 from rewards.models import PointsLot, Reward, Voucher
 from rewards.selectors import ledger_entries
+from tiers.models import TierChange
 from tiers.selectors import TierProgress, member_tier_progress
 
 from .models import ConsentChange
@@ -37,6 +41,7 @@ def member_for_session(*, member_id: int, epoch: int) -> Member | None:
     return (
         Member.objects.select_related("portal_account", "tier")
         .filter(pk=member_id, portal_account__session_epoch=epoch)
+        .exclude(status=MemberStatus.CLOSED)
         .first()
     )
 
@@ -67,6 +72,8 @@ class Home:
     progress: TierProgress | None
     spend_to_next: str | None
     next_step: str
+    next_step_url: str  # where the member acts on the suggestion, empty when it is at the till
+    surveys_waiting: int
 
 
 def home(*, member: Member) -> Home:
@@ -80,7 +87,19 @@ def home(*, member: Member) -> Home:
         progress=progress,
         spend_to_next=to_next,
         next_step=next_step(member=member, progress=progress, to_next=to_next),
+        next_step_url=next_step_url(member=member, progress=progress),
+        surveys_waiting=surveys_waiting(member=member).count(),
     )
+
+
+def next_step_url(*, member: Member, progress: TierProgress | None) -> str:
+    """Where the member acts on the next step: the referral page when the step is a referral;
+    the other steps happen at the till."""
+    if member.stage in (Stage.PROSPECT, Stage.TARGET, Stage.FIRST_TIME):
+        return ""
+    if member.stage == Stage.REPEAT and progress and progress.next_tier:
+        return ""
+    return reverse("portal:referral")
 
 
 def next_step(*, member: Member, progress: TierProgress | None, to_next: str | None) -> str:
@@ -182,3 +201,128 @@ def voucher_for_member(*, member: Member, public_id) -> Voucher:
 
 def consent_history(*, member: Member) -> QuerySet[ConsentChange]:
     return ConsentChange.objects.filter(member=member)[:20]
+
+
+# --- referral ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Friend:
+    name: str  # masked: a friend's name is theirs, the referrer sees only that they joined
+    joined_at: datetime
+    bought: bool
+
+
+@dataclass(frozen=True)
+class Referral:
+    code: str
+    link: str
+    friends: list[Friend]
+    friends_who_bought: int
+    points_earned: int
+    vouchers_earned: int
+
+
+def referral_link(member: Member) -> str:
+    return settings.PUBLIC_BASE_URL + reverse("portal:join", args=[member.referral_code])
+
+
+def referral(*, member: Member) -> Referral:
+    """The member's referral code and link, the friends who joined with it, and what referral
+    campaigns gave the member for them (a campaign rewards the referrer once per friend who buys)."""
+    friends = [
+        Friend(name=_masked_name(row["name"]), joined_at=row["enrolled_at"], bought=row["purchase_count"] > 0)
+        for row in Member.objects.filter(referred_by=member)
+        .exclude(status=MemberStatus.CLOSED)
+        .order_by("-enrolled_at", "-id")
+        .values("name", "enrolled_at", "purchase_count")[:100]
+    ]
+    grants = (
+        CampaignGrant.objects.filter(member=member, campaign__kind=CampaignKind.REFERRAL, holdout=False)
+        .exclude(grant_key=f"referral:{member.pk}")  # the member's own welcome as someone's friend
+        .aggregate(points=Sum("points"), vouchers=Count("voucher"))
+    )
+    return Referral(
+        code=member.referral_code,
+        link=referral_link(member),
+        friends=friends,
+        friends_who_bought=sum(friend.bought for friend in friends),
+        points_earned=grants["points"] or 0,
+        vouchers_earned=grants["vouchers"] or 0,
+    )
+
+
+def _masked_name(name: str) -> str:
+    name = name.strip()
+    return name[0] + "*" * min(len(name) - 1, 3) if name else _("A friend")
+
+
+# --- tier and badges ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Milestone:
+    at: datetime
+    kind: str  # "tier" or "badge"
+    title: str
+    detail: str
+
+
+def milestones_page(*, member: Member, page) -> Page:
+    """Tier changes and badges, newest first, as one history."""
+    tiers = [
+        Milestone(change.created_at, "tier", change.to_tier.name, change.from_tier.name if change.from_tier else "")
+        for change in TierChange.objects.filter(member=member).select_related("from_tier", "to_tier")
+    ]
+    badges = [
+        Milestone(held.awarded_at, "badge", held.badge.name, held.badge.description)
+        for held in MemberBadge.objects.filter(member=member).select_related("badge")
+    ]
+    return Paginator(sorted(tiers + badges, key=lambda item: item.at, reverse=True), PAGE_SIZE).get_page(page)
+
+
+def badges(*, member: Member) -> QuerySet[MemberBadge]:
+    return MemberBadge.objects.filter(member=member).select_related("badge").order_by("-awarded_at", "-id")
+
+
+# --- surveys and complaints --------------------------------------------------------------------
+
+
+def surveys_waiting(*, member: Member) -> QuerySet[SurveyInvitation]:
+    return (
+        SurveyInvitation.objects.filter(member=member, status=InvitationStatus.PENDING, expires_at__gt=timezone.now())
+        .select_related("survey")
+        .order_by("expires_at", "id")
+    )
+
+
+def invitation_for_member(*, member: Member, public_id) -> SurveyInvitation:
+    invitation = surveys_waiting(member=member).filter(public_id=_key(public_id)).first()
+    if invitation is None:
+        raise Http404
+    return invitation
+
+
+def complaints(*, member: Member) -> QuerySet[Complaint]:
+    return Complaint.objects.filter(member=member).order_by("-created_at", "-id")
+
+
+def complaint_for_member(*, member: Member, public_id) -> Complaint:
+    complaint = complaints(member=member).filter(public_id=_key(public_id)).first()
+    if complaint is None:
+        raise Http404
+    return complaint
+
+
+def complaint_updates(*, complaint: Complaint) -> QuerySet[ComplaintEvent]:
+    """What the member is told: the complaint's status changes and compensation (staff's internal
+    notes and assignments stay internal)."""
+    kinds = [EventKind.CREATED, EventKind.STATUS, EventKind.COMPENSATED]
+    return ComplaintEvent.objects.filter(complaint=complaint, kind__in=kinds).order_by("created_at", "id")
+
+
+def _key(public_id) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(public_id))
+    except ValueError:
+        raise Http404 from None

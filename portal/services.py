@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone, translation
@@ -24,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import DomainError, NotFound, field_error
 from members.identifiers import InvalidPhone, normalize_phone
-from members.models import Member
+from members.models import Member, MemberStatus
 from messaging.models import MessageChannel, OutboxMessage
 from messaging.services import message_queue_many
 from messaging.unsubscribe import consent_set
@@ -53,14 +55,14 @@ class InvalidCode(DomainError):
 
 @dataclass(frozen=True)
 class CodeRequest:
-    phone: str
-    message_id: int | None  # the outbox SMS, when the phone is a member's
+    phone: str  # the address the code went to: a normalised phone, or a lower-cased email
+    message_id: int | None  # the outbox message, when the address is a member's
     code: str  # shown on the page in DEBUG only; never stored in clear on our side
 
 
-def code_hash(*, phone: str, code: str) -> str:
+def code_hash(*, address: str, code: str) -> str:
     # Keyed: six digits are a million guesses, so a plain hash of a leaked row would fall at once.
-    return salted_hmac("portal.code", f"{phone}:{code}", algorithm="sha256").hexdigest()
+    return salted_hmac("portal.code", f"{address}:{code}", algorithm="sha256").hexdigest()
 
 
 def _advisory_lock(namespace: int, key: str) -> None:
@@ -76,32 +78,50 @@ def code_request(*, phone: str, client_ip: str | None) -> CodeRequest:
         phone = normalize_phone(phone)
     except InvalidPhone:
         raise field_error("phone", _("Enter a valid phone number.")) from None
-    _advisory_lock(_LOCK_PHONE, phone)
+    return _code_issue(address={"phone": phone}, client_ip=client_ip, channel=MessageChannel.SMS)
+
+
+@transaction.atomic
+def email_code_request(*, email: str, client_ip: str | None) -> CodeRequest:
+    """The same as `code_request` for an email address, the code sent by email. An address shared
+    by several members signs in none of them (we could not tell whose account to open)."""
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise field_error("email", _("Enter a valid email address.")) from None
+    return _code_issue(address={"email": email}, client_ip=client_ip, channel=MessageChannel.EMAIL)
+
+
+def _code_issue(*, address: dict[str, str], client_ip: str | None, channel: str) -> CodeRequest:
+    (value,) = address.values()
+    _advisory_lock(_LOCK_PHONE, value)
     if client_ip:
         _advisory_lock(_LOCK_ADDRESS, client_ip)
     now = timezone.now()
     hour_ago = now - timedelta(hours=1)
-    too_many = OneTimeCode.objects.filter(phone=phone, created_at__gt=hour_ago).count() >= MAX_CODES_PER_PHONE_PER_HOUR
+    too_many = OneTimeCode.objects.filter(**address, created_at__gt=hour_ago).count() >= MAX_CODES_PER_PHONE_PER_HOUR
     if client_ip and not too_many:
         recent = OneTimeCode.objects.filter(client_ip=client_ip, created_at__gt=hour_ago).count()
         too_many = recent >= MAX_CODES_PER_ADDRESS_PER_HOUR
     if too_many:
         raise TooManyCodes(_("Too many codes were asked for. Please try again in an hour."))
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-    member = Member.objects.filter(phone=phone).first()
+    found = list(Member.objects.filter(**address).exclude(status=MemberStatus.CLOSED)[:2])
+    member = found[0] if len(found) == 1 else None
     row = OneTimeCode.objects.create(
-        phone=phone,
+        **address,
         member=member,
-        code_hash=code_hash(phone=phone, code=code),
+        code_hash=code_hash(address=value, code=code),
         client_ip=client_ip or None,
         created_at=now,
         expires_at=now + CODE_LIFETIME,
     )
-    message_id = _queue_code_sms(member, row, code) if member else None
-    return CodeRequest(phone=phone, message_id=message_id, code=code)
+    message_id = _queue_code(member, row, code, channel) if member else None
+    return CodeRequest(phone=value, message_id=message_id, code=code)
 
 
-def _queue_code_sms(member: Member, row: OneTimeCode, code: str) -> int:
+def _queue_code(member: Member, row: OneTimeCode, code: str, channel: str) -> int:
     with translation.override(member.language):
         subject = _("Sign-in code")
         body = _("%(code)s is your sign-in code. It expires in 5 minutes. Never share it.") % {"code": code}
@@ -110,7 +130,7 @@ def _queue_code_sms(member: Member, row: OneTimeCode, code: str) -> int:
             {
                 "member": member,
                 "kind": "portal_sign_in_code",
-                "channel": MessageChannel.SMS,
+                "channel": channel,
                 "language": member.language,
                 "dedupe_key": f"portal_code:{row.pk}",
                 "subject": subject,
@@ -126,28 +146,32 @@ def _queue_code_sms(member: Member, row: OneTimeCode, code: str) -> int:
     return message_id
 
 
-def code_verify(*, phone: str, code: str) -> Member:
-    """The member whose latest live code for this phone is `code`. The code is then used up. A
-    wrong code costs one of its tries, kept even though the sign-in is refused."""
-    member = _code_check(phone=phone, code=(code or "").strip())
+def code_verify(*, code: str, phone: str = "", email: str = "") -> Member:
+    """The member whose latest live code for this phone (or email) is `code`. The code is then
+    used up. A wrong code costs one of its tries, kept even though the sign-in is refused."""
+    address = {"phone": phone} if phone else {"email": email}
+    member = _code_check(address=address, code=(code or "").strip())
     if member is None:
         raise field_error("code", _("This code is wrong or has expired. Ask for a new one."), code="invalid_code")
     return member
 
 
 @transaction.atomic
-def _code_check(*, phone: str, code: str) -> Member | None:
+def _code_check(*, address: dict[str, str], code: str) -> Member | None:
+    (value,) = address.values()
+    if not value:
+        return None
     now = timezone.now()
     row = (
         OneTimeCode.objects.select_for_update()
-        .filter(phone=phone, used_at__isnull=True, expires_at__gt=now, attempts__lt=MAX_TRIES_PER_CODE)
+        .filter(**address, used_at__isnull=True, expires_at__gt=now, attempts__lt=MAX_TRIES_PER_CODE)
         .order_by("-created_at", "-id")
         .first()
     )
-    latest = OneTimeCode.objects.filter(phone=phone).order_by("-created_at", "-id").values_list("pk", flat=True).first()
+    latest = OneTimeCode.objects.filter(**address).order_by("-created_at", "-id").values_list("pk", flat=True).first()
     if row is None or row.pk != latest:
         return None  # only the newest code counts: asking for a new one retires the old
-    if not (code.isdigit() and hmac.compare_digest(row.code_hash, code_hash(phone=phone, code=code))):
+    if not (code.isdigit() and hmac.compare_digest(row.code_hash, code_hash(address=value, code=code))):
         OneTimeCode.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)
         return None
     OneTimeCode.objects.filter(pk=row.pk).update(used_at=now)

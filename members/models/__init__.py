@@ -1,5 +1,6 @@
 from .journey import ChangeKind, HabitDimension, MemberHabit, StageChange, StagePolicy
 from .member import LapseState, LoyaltyType, Member, MemberStatus, Stage
+from .privacy import PrivacyAction, PrivacyChannel, PrivacyRecord
 from .purchase import Purchase, PurchaseLine, Return, ReturnLine
 
 __all__ = [
@@ -10,6 +11,9 @@ __all__ = [
     "Member",
     "MemberHabit",
     "MemberStatus",
+    "PrivacyAction",
+    "PrivacyChannel",
+    "PrivacyRecord",
     "Purchase",
     "PurchaseLine",
     "Return",

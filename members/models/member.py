@@ -11,6 +11,7 @@ from stores.models import Channel, Store
 class MemberStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     SUSPENDED = "suspended", "Suspended"
+    CLOSED = "closed", "Closed"
 
 
 class Stage(models.TextChoices):
@@ -73,6 +74,9 @@ class Member(models.Model):
     status = models.CharField(max_length=12, choices=MemberStatus.choices, default=MemberStatus.ACTIVE)
     suspended_reason = models.TextField(blank=True)
     suspended_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the member closed the account (data erased then)."
+    )
 
     points_balance = models.BigIntegerField(default=0, editable=False)
     lifetime_spend = models.DecimalField(max_digits=14, decimal_places=2, default=0, editable=False)
@@ -108,8 +112,14 @@ class Member(models.Model):
         ordering = ["-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status="active") | ~Q(suspended_reason=""),
+                condition=~Q(status="suspended") | ~Q(suspended_reason=""),
                 name="member_suspension_has_reason",
+            ),
+            # A closed account is closed at a known moment, and only a closed one has that moment.
+            models.CheckConstraint(
+                condition=Q(status="closed", closed_at__isnull=False)
+                | (~Q(status="closed") & Q(closed_at__isnull=True)),
+                name="member_closed_has_date",
             ),
             models.CheckConstraint(condition=Q(lifetime_spend__gte=0), name="member_lifetime_spend_not_negative"),
             models.CheckConstraint(condition=~Q(referred_by=F("id")), name="member_not_own_referrer"),
@@ -123,10 +133,16 @@ class Member(models.Model):
             models.Index(fields=["stage"]),
             models.Index(fields=["lapse_due_at"], condition=~Q(lapse_state="lapsed"), name="member_lapse_due"),
             models.Index(fields=["tier_valid_until"], name="member_tier_valid_until"),
+            # The portal's email sign-in finds a member by exact (lower-cased) address.
+            models.Index(fields=["email"], name="member_email", condition=~Q(email="")),
         ]
 
     def __str__(self):
         return f"{self.name or 'Member'} ({self.card_number})"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == MemberStatus.CLOSED
 
     @property
     def is_suspended(self) -> bool:

@@ -4,40 +4,14 @@ Never a downloaded browser (`playwright install` is not used): without /usr/bin/
 test fails and says how to install it."""
 
 import re
-from pathlib import Path
 
-import pytest
 from django.db import connections
 
 from members.models import Member
 from messaging.models import OutboxMessage
 from rewards.models import Reward, RewardKind, Voucher
 from tests.factories import MemberFactory, StoreFactory, buy
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]  # fmt: skip
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def browser_page(monkeypatch):
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM reads are
-    # synchronous and safe, Django just cannot tell.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            context = browser.new_context(viewport=PHONE, locale="en-US")
-            page = context.new_page()
-            page.set_default_timeout(20_000)
-            yield page
-        finally:
-            browser.close()
+from tests.portal.conftest import PHONE
 
 
 def _fits_the_screen(page) -> bool:

@@ -3,11 +3,15 @@ HttpOnly, and the session cookie Secure outside DEBUG."""
 
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern
+from django.utils import timezone
 
+from feedback.complaints import complaint_file
+from feedback.models import Survey, SurveyInvitation
 from members.models import Member
 from portal.urls import urlpatterns
 from rewards.models import Reward, RewardKind, Voucher
@@ -30,7 +34,12 @@ def other(store, trial):
     client = signed_in_client(Client(), other)
     token = str(uuid.uuid4())
     client.post(f"/portal/rewards/{trial.pk}/redeem/", {"token": token})
+    survey = Survey.objects.get(code="loyalty-indicators")
     return {
+        "invitation": SurveyInvitation.objects.create(
+            survey=survey, member=other, expires_at=timezone.now() + timedelta(days=14)
+        ),
+        "complaint": complaint_file(text="Cold coffee", category="product", member=other),
         "member": Member.objects.get(pk=other.pk),
         "purchase": other.purchases.get(),
         "voucher": Voucher.objects.get(member=other),
@@ -46,16 +55,22 @@ def _requests_with_other_ids(other, trial):
         "voucher_cancel": ("post", f"/portal/vouchers/{other['voucher'].public_id}/cancel/", {}),
         # Rewards are the catalog, not anyone's: the other member's part is their redemption token.
         "redeem": ("post", f"/portal/rewards/{trial.pk}/redeem/", {"token": other["token"]}),
+        "survey": ("post", f"/portal/surveys/{other['invitation'].public_id}/", {"would-recommend": "0"}),
+        "complaint": ("get", f"/portal/complaints/{other['complaint'].public_id}/", {}),
     }
+
+
+# A referral link's landing page takes a code, not anyone's record: it shows the code it was given.
+PUBLIC_URLS_WITH_AN_ARGUMENT = {"join"}
 
 
 def test_every_portal_url_with_an_id_is_in_the_ownership_test(other, trial):
     with_ids = {p.name for p in urlpatterns if isinstance(p, URLPattern) and p.pattern.converters}
 
-    assert with_ids == set(_requests_with_other_ids(other, trial))
+    assert with_ids - PUBLIC_URLS_WITH_AN_ARGUMENT == set(_requests_with_other_ids(other, trial))
 
 
-@pytest.mark.parametrize("name", ["purchase", "voucher", "voucher_cancel", "redeem"])
+@pytest.mark.parametrize("name", ["purchase", "voucher", "voucher_cancel", "redeem", "survey", "complaint"])
 def test_another_members_ids_are_not_found(client, member, store, other, trial, name):
     buy(member, store, "1000.00")
     signed_in_client(client, member)
@@ -67,6 +82,7 @@ def test_another_members_ids_are_not_found(client, member, store, other, trial, 
     voucher = Voucher.objects.get(pk=other["voucher"].pk)
     assert (voucher.status, Voucher.objects.filter(member=member).count()) == ("issued", 0)
     assert Member.objects.get(pk=member.pk).points_balance == 100
+    assert SurveyInvitation.objects.get(pk=other["invitation"].pk).status == "pending"
 
 
 def test_a_malformed_id_is_not_found(client, member):
@@ -75,10 +91,13 @@ def test_a_malformed_id_is_not_found(client, member):
     assert client.get("/portal/vouchers/not-a-uuid/").status_code == 404
     assert client.get("/portal/history/purchases/not-a-uuid/").status_code == 404
     assert client.post("/portal/vouchers/not-a-uuid/cancel/").status_code == 404
+    assert client.get("/portal/surveys/not-a-uuid/").status_code == 404
+    assert client.get("/portal/complaints/not-a-uuid/").status_code == 404
 
 
 POST_URLS = [
     "/portal/sign-in/",
+    "/portal/sign-in/email/",
     "/portal/sign-in/code/",
     "/portal/rewards/1/redeem/",
     f"/portal/vouchers/{uuid.uuid4()}/cancel/",
@@ -86,6 +105,10 @@ POST_URLS = [
     "/portal/profile/consent/",
     "/portal/sign-out/",
     "/portal/sign-out/everywhere/",
+    f"/portal/surveys/{uuid.uuid4()}/",
+    "/portal/complaints/new/",
+    "/portal/my-data/download/",
+    "/portal/my-data/close/",
     "/i18n/setlang/",
 ]
 
@@ -102,13 +125,28 @@ def test_every_post_is_refused_without_a_csrf_token(member, url):
 
 
 @pytest.mark.parametrize(
-    "url", ["/portal/sign-in/", "/portal/", "/portal/rewards/", "/portal/profile/", "/portal/vouchers/VOUCHER/"]
+    "url",
+    [
+        "/portal/sign-in/",
+        "/portal/",
+        "/portal/rewards/",
+        "/portal/profile/",
+        "/portal/vouchers/VOUCHER/",
+        "/portal/my-data/",
+        "/portal/complaints/new/",
+        "/portal/surveys/SURVEY/",
+    ],
 )
 def test_every_form_carries_the_csrf_token(client, member, store, trial, url):
     buy(member, store, "1000.00")
     signed_in_client(client, member)
     client.post(f"/portal/rewards/{trial.pk}/redeem/", {"token": str(uuid.uuid4())})
     url = url.replace("VOUCHER", str(Voucher.objects.get(member=member).public_id))
+    survey = Survey.objects.get(code="loyalty-indicators")
+    invitation = SurveyInvitation.objects.create(
+        survey=survey, member=member, expires_at=timezone.now() + timedelta(days=14)
+    )
+    url = url.replace("SURVEY", str(invitation.public_id))
 
     page = client.get(url).content.decode()
 
@@ -129,3 +167,36 @@ def test_a_staff_session_is_not_a_member_session(admin_client):
     response = admin_client.get("/portal/")
 
     assert (response.status_code, response["Location"]) == (302, "/portal/sign-in/")
+
+
+@pytest.mark.parametrize("url", ["/portal/sign-in/", "/portal/", "/portal/referral/", "/portal/my-data/"])
+def test_portal_pages_carry_the_strict_content_security_policy(client, member, url):
+    signed_in_client(client, member)
+
+    policy = client.get(url)["Content-Security-Policy"]
+
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+    assert directives == {
+        "default-src": "'none'",
+        "style-src": "'self'",
+        "img-src": "'self' data:",
+        "font-src": "'self'",
+        "form-action": "'self'",
+        "base-uri": "'none'",
+        "frame-ancestors": "'none'",
+    }
+
+
+def test_the_admin_keeps_its_own_rules(admin_client):
+    assert "Content-Security-Policy" not in admin_client.get("/admin/")
+
+
+def test_portal_templates_hold_no_inline_script_or_style():
+    from pathlib import Path
+
+    import portal
+
+    templates = Path(portal.__file__).parent / "templates"
+    for template in templates.rglob("*.html"):
+        text = template.read_text()
+        assert not re.search(r"<script|<style|\sstyle=|\son[a-z]+=", text, flags=re.I), template

@@ -29,7 +29,7 @@ def test_only_a_keyed_hash_of_the_code_is_stored(member):
 
     row = OneTimeCode.objects.get(phone=member.phone)
     assert result.code not in row.code_hash
-    assert row.code_hash == services.code_hash(phone=member.phone, code=result.code)
+    assert row.code_hash == services.code_hash(address=member.phone, code=result.code)
     assert len(result.code) == 6 and result.code.isdigit()
 
 
