@@ -1,11 +1,9 @@
-from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext_lazy as _
 
 from core.admin_display import ReadOnlyAdminMixin, local_date, local_time
 from core.errors import DomainError
@@ -17,19 +15,7 @@ from tiers.services import tier_pin
 from .admin_search import MemberIdentifierSearchMixin
 from .forms import PointsAdjustForm, SuspendForm, TierPinForm
 from .journey import stage_counts, stage_policy, stage_policy_invalidate
-from .models import (
-    Member,
-    MemberHabit,
-    PrivacyRecord,
-    Purchase,
-    PurchaseLine,
-    Return,
-    ReturnLine,
-    Stage,
-    StageChange,
-    StagePolicy,
-)
-from .privacy import PrivacyChannel, member_close, member_data_export
+from .models import Member, MemberHabit, Purchase, PurchaseLine, Return, ReturnLine, Stage, StageChange, StagePolicy
 from .services import member_reinstate, member_suspend
 
 RECENT_ROWS = 15
@@ -138,14 +124,7 @@ class MemberAdmin(MemberIdentifierSearchMixin, admin.ModelAdmin):
         ("Recent ledger entries", {"fields": ("recent_ledger",)}),
         ("Recent purchases", {"fields": ("recent_purchases",)}),
     )
-    actions = [
-        "adjust_points_action",
-        "suspend_action",
-        "reinstate_action",
-        "pin_tier_action",
-        "export_data_action",
-        "close_account_action",
-    ]
+    actions = ["adjust_points_action", "suspend_action", "reinstate_action", "pin_tier_action"]
 
     def has_add_permission(self, request):
         # Members are enrolled through the enrolment service (POS, portal or demo data).
@@ -159,7 +138,6 @@ class MemberAdmin(MemberIdentifierSearchMixin, admin.ModelAdmin):
             path("adjust-points/", self.admin_site.admin_view(self.adjust_points_view), name="members_member_adjust"),
             path("suspend/", self.admin_site.admin_view(self.suspend_view), name="members_member_suspend"),
             path("pin-tier/", self.admin_site.admin_view(self.pin_tier_view), name="members_member_pin_tier"),
-            path("close/", self.admin_site.admin_view(self.close_account_view), name="members_member_close"),
         ]
         return own + super().get_urls()
 
@@ -268,39 +246,6 @@ class MemberAdmin(MemberIdentifierSearchMixin, admin.ModelAdmin):
             member_reinstate(member=member)
         self.message_user(request, f"Reinstated {queryset.count()} member(s).")
 
-    @admin.action(description=_("Export the selected member's data (zip), at their request"))
-    def export_data_action(self, request, queryset):
-        members = list(queryset[:2])
-        if len(members) != 1:
-            self.message_user(request, _("Select exactly one member to export."), messages.ERROR)
-            return None
-        try:
-            export = member_data_export(member=members[0], channel=PrivacyChannel.STAFF, staff_user=request.user)
-        except DomainError as exc:
-            self.message_user(request, exc.detail, messages.ERROR)
-            return None
-        response = HttpResponse(export.content, content_type="application/zip")
-        response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
-        return response
-
-    @admin.action(description=_("Close the selected members' accounts, at their request…"))
-    def close_account_action(self, request, queryset):
-        return _redirect_with_ids("admin:members_member_close", queryset)
-
-    def close_account_view(self, request):
-        return self._bulk_view(
-            request,
-            form_class=CloseAccountForm,
-            title=_("Close accounts"),
-            intro=_(
-                "Erases each member's personal data and free texts at once, cancels their unused vouchers and "
-                "ends their portal sessions. Purchases and points stay, without a name. This cannot be undone."
-            ),
-            apply=lambda member, data: member_close(
-                member=member, channel=PrivacyChannel.STAFF, staff_user=request.user
-            ),
-        )
-
     def adjust_points_view(self, request):
         return self._bulk_view(
             request,
@@ -349,23 +294,6 @@ class MemberAdmin(MemberIdentifierSearchMixin, admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/members/member_bulk_form.html", context)
-
-
-class CloseAccountForm(forms.Form):
-    confirm = forms.BooleanField(
-        label=_("The members asked for their accounts to be closed, and I checked who they are."), required=True
-    )
-
-
-@admin.register(PrivacyRecord)
-class PrivacyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Every export and closure of a member's data (until the project's audit trail records them)."""
-
-    list_display = ("created_at", "action", "channel", "member", "staff_user", "details")
-    list_filter = ("action", "channel")
-    list_select_related = ("member", "staff_user")
-    date_hierarchy = "created_at"
-    raw_id_fields = ("member",)
 
 
 def _redirect_with_ids(url_name: str, queryset) -> HttpResponseRedirect:

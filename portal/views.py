@@ -10,11 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.errors import DomainError, NotFound
 from feedback.complaints import complaint_file
 from feedback.models import QuestionKind
 from feedback.surveys import InvitationUnusable, survey_answer
-from core.errors import DomainError, NotFound
-from members.privacy import PrivacyChannel, member_close, member_data_export
 
 from . import selectors, services
 from .auth import (
@@ -36,6 +35,7 @@ from .forms import (
     ProfileForm,
     RedeemForm,
 )
+from .privacy import PrivacyChannel, member_close, member_data_export
 
 
 def client_ip(request) -> str | None:

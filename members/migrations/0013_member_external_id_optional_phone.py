@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('members', '0011_lighter_member_and_habit_indexes'),
+        ('members', '0012_member_closure_and_privacy_records'),
         ('stores', '0002_api_key_scopes'),
         ('tiers', '0002_default_tiers'),
     ]

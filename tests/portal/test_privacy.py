@@ -14,10 +14,10 @@ from feedback.complaints import complaint_file
 from feedback.models import Complaint, Feedback
 from feedback.services import feedback_record
 from members.models import Member, MemberStatus, PrivacyAction, PrivacyChannel, PrivacyRecord
-from members.privacy import MemberClosed, member_close, member_data_export
 from members.selectors import member_identifier_filter
 from members.services import member_enroll
 from portal.models import PortalAccount
+from portal.privacy import MemberClosed, member_close, member_data_export
 from rewards.catalog import reward_redeem
 from rewards.models import EntryKind, LedgerEntry, Reward, RewardKind, Voucher, VoucherStatus
 from tests.factories import MemberFactory, buy

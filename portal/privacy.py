@@ -1,10 +1,10 @@
 """A member's rights over their personal data (PIPL articles 44-47, GDPR alike): a copy of
 everything held about them, and the closure of their account.
 
-This module reaches every app that keeps rows about a member (feedback, campaigns, messaging, the
-portal), which the rest of `members` never does: the export and the erasure must see all of it in
-one place, or a table added later would be silently forgotten. Imports of those apps are local to
-the functions, so `members` still loads before them.
+This app sits on top of every app that keeps rows about a member (feedback, campaigns, messaging,
+the portal): the export and the erasure must see all of it in one place, or a table added later
+would be silently forgotten. The records of exports and closures (`PrivacyRecord`) are members'
+data and live in `members`.
 
 Closing keeps the money-like history true: purchases, returns, ledger entries and lots stay (they
 hold no personal data), the member row stays with its balance and aggregates, and only what
@@ -29,9 +29,24 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from campaigns.models import MemberBadge, StaffTask
 from core.errors import DomainError
-
-from .models import Member, MemberStatus, PrivacyAction, PrivacyChannel, PrivacyRecord, Purchase, Return
+from feedback.models import (
+    Answer,
+    Complaint,
+    ComplaintEvent,
+    Feedback,
+    FollowUp,
+    LostCustomerInterview,
+    SurveyInvitation,
+)
+from members.models import Member, MemberStatus, PrivacyAction, PrivacyChannel, PrivacyRecord, Purchase, Return
+from messaging.models import MessageStatus, OutboxMessage
+from portal.models import ConsentChange, OneTimeCode, PortalAccount
+from rewards.catalog import voucher_cancel
+from rewards.ledger import lock_member
+from rewards.models import LedgerEntry, Voucher, VoucherStatus
+from tiers.models import TierChange
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +88,6 @@ class MemberExport:
 
 def member_data_sections(*, member: Member) -> dict[str, list[dict[str, Any]]]:
     """Everything held about the member, as named lists of flat rows (one CSV file each)."""
-    from campaigns.models import MemberBadge
-    from feedback.models import Answer, Complaint, ComplaintEvent, Feedback
-    from portal.models import ConsentChange
-    from rewards.models import LedgerEntry, Voucher
-    from tiers.models import TierChange
-
     profile = {field: getattr(member, field) for field in MEMBER_FIELDS}
     profile["tier"] = member.tier.name if member.tier_id else ""
     profile["tier_valid_until"] = member.tier_valid_until
@@ -244,22 +253,6 @@ def member_close(*, member: Member, channel: str, staff_user=None) -> Closure:
     """Close the account at once: cancel the outstanding vouchers (points come back through the
     voucher service, so the ledger tells why), end every portal session, erase the personal data
     and free texts everywhere, and record the closure. Closing twice is refused."""
-    from campaigns.models import StaffTask
-    from feedback.models import (
-        Answer,
-        Complaint,
-        ComplaintEvent,
-        Feedback,
-        FollowUp,
-        LostCustomerInterview,
-        SurveyInvitation,
-    )
-    from messaging.models import MessageStatus, OutboxMessage
-    from portal.models import OneTimeCode, PortalAccount
-    from rewards.catalog import voucher_cancel
-    from rewards.ledger import lock_member
-    from rewards.models import Voucher, VoucherStatus
-
     member = lock_member(member)
     if member.is_closed:
         raise MemberClosed("This account is already closed.")
