@@ -4,7 +4,8 @@ from django.utils.translation import gettext_lazy as _
 from loyalty.admin_display import local_time
 from members.admin import MemberIdentifierSearchMixin, ReadOnlyAdminMixin
 
-from .models import CustomerValueFit, MemberValue
+from .models import AnalyticsToken, CustomerValueFit, MemberValue
+from .tokens import analytics_token_revoke
 
 
 class PAliveFilter(admin.SimpleListFilter):
@@ -93,3 +94,25 @@ class CustomerValueFitAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("created at"), ordering="created_at")
     def created_at_local(self, fit):
         return local_time(fit.created_at)
+
+
+@admin.register(AnalyticsToken)
+class AnalyticsTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Tokens are created with `manage.py analytics_token_create USER LABEL` (shown once there);
+    here they are listed and revoked."""
+
+    list_display = ("label", "user", "created_at_local", "last_used_at", "revoked_at")
+    list_select_related = ("user",)
+    actions = ["revoke"]
+
+    @admin.display(description=_("created at"), ordering="created_at")
+    def created_at_local(self, token):
+        return local_time(token.created_at)
+
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("analytics.change_analyticstoken")
+
+    @admin.action(description=_("Revoke the selected tokens"), permissions=["revoke"])
+    def revoke(self, request, queryset):
+        for token in queryset:
+            analytics_token_revoke(token=token)

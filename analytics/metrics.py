@@ -565,7 +565,7 @@ def campaigns_measured(period: Period):
 
     campaigns = (
         Campaign.objects.using(ANALYTICS_DB)
-        .filter(grants__created_at__gte=period.since, grants__created_at__lt=period.until)
+        .filter(grants__granted_at__gte=period.since, grants__granted_at__lt=period.until)
         .distinct()
         .order_by("pk")
     )

@@ -4,18 +4,21 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
+from analytics import admin_views as analytics_admin_views
 from loyalty.api.docs import SCHEMA_AUTHENTICATION, ApiDocsVisible
 
 api_v1 = [
     path("", include("members.api.urls")),
     path("", include("rewards.api.urls")),
     path("", include("feedback.api.urls")),
+    path("", include("analytics.api.urls")),
 ]
 
 urlpatterns = [
     # Members are the many who come here (from a receipt's QR code); staff go to /admin/. Not
     # permanent, so browsers keep asking should the front page change again.
     path("", RedirectView.as_view(pattern_name="portal:home", permanent=False), name="home"),
+    path("admin/analytics/dashboard/", include((analytics_admin_views.urls(), "analytics-admin"))),
     path("admin/", admin.site.urls),
     path("portal/", include("portal.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
