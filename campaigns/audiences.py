@@ -177,3 +177,12 @@ def grant_key(campaign: Campaign, as_of: datetime, row: dict | None = None) -> s
     if kind == CampaignKind.BADGE:
         return f"badge:{campaign.badge.code}"
     return "window"  # a promotion window: one place in it per member
+
+
+def valuable_at_risk(members: QuerySet, *, top_share: float, p_alive_below: float) -> QuerySet:
+    """The members among the top `top_share` by predicted 12-month value (customer lifetime value)
+    whose probability of still buying is below `p_alive_below`: e.g. top 20% with P(alive) < 0.5,
+    the valuable customers to win back before they are lost."""
+    from analytics.member_values import valuable_at_risk as value_filter
+
+    return members.filter(value_filter(top_share=top_share, p_alive_below=p_alive_below))

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from loyalty.api.schema import errors
+from stores.authentication import StoreApiKeyAuthentication
 
 from ..forms import AnalyticsFilterForm
 from ..periods import PERIOD_LABELS, Period
@@ -57,8 +58,9 @@ def _period_data(period: Period) -> dict:
 
 
 class AnalyticsAreaView(APIView):
-    # The token first: a bad token answers 401 with its WWW-Authenticate challenge.
-    authentication_classes = [AnalyticsTokenAuthentication, SessionAuthentication]
+    # A store key is recognised (and then refused by IsStaff with 403) so that every /api/v1/
+    # endpoint answers a missing or wrong key alike (401, the Api-Key challenge).
+    authentication_classes = [StoreApiKeyAuthentication, AnalyticsTokenAuthentication, SessionAuthentication]
     permission_classes = [IsStaff]
 
     @extend_schema(

@@ -126,7 +126,7 @@ def test_a_store_key_is_refused(store):
 
     response = APIClient().get("/api/v1/analytics/sales/", HTTP_AUTHORIZATION=f"Api-Key {raw}")
 
-    assert response.status_code == 401
+    assert response.status_code == 403
 
 
 def test_bad_filters_are_a_400_with_field_errors(client, staff_user):
