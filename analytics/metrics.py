@@ -61,27 +61,52 @@ class Sales:
         return (self.revenue / self.purchases).quantize(CENT) if self.purchases else None
 
 
+def _aggregated(period: Period, filters: Filters):
+    """The daily sales rows answering for the period, when the nightly aggregate holds it whole
+    (refreshed after the period ended, and no tier filter, which it does not carry); else None."""
+    from .aggregates import last_refreshed
+    from .models import DailySales
+
+    refreshed = last_refreshed()
+    if filters.tier_id is not None or refreshed is None or refreshed < period.until:
+        return None
+    rows = DailySales.objects.using(ANALYTICS_DB).filter(day__gte=period.first, day__lte=period.last)
+    if filters.store_id is not None:
+        rows = rows.filter(store_id=filters.store_id)
+    if filters.channel:
+        rows = rows.filter(channel=filters.channel)
+    return rows
+
+
 def sales(period: Period, filters: Filters = EVERYTHING) -> Sales:
     """Net revenue, purchases (receipts) and distinct buying members in the period."""
-    totals = _purchases(period, filters).aggregate(
-        revenue=Coalesce(Sum(NET, output_field=MONEY), ZERO_MONEY),
-        purchases=Count("pk"),
-        buyers=Count("member_id", distinct=True),
-    )
-    return Sales(revenue=totals["revenue"], purchases=totals["purchases"], buyers=totals["buyers"])
+    buyers = _purchases(period, filters).aggregate(buyers=Count("member_id", distinct=True))["buyers"]
+    daily = _aggregated(period, filters)
+    if daily is not None:
+        totals = daily.aggregate(revenue=Coalesce(Sum("revenue"), ZERO_MONEY), purchases=Coalesce(Sum("purchases"), 0))
+    else:
+        totals = _purchases(period, filters).aggregate(
+            revenue=Coalesce(Sum(NET, output_field=MONEY), ZERO_MONEY), purchases=Count("pk")
+        )
+    return Sales(revenue=totals["revenue"], purchases=totals["purchases"], buyers=buyers)
 
 
 def revenue_by_day(period: Period, filters: Filters = EVERYTHING) -> list[tuple[date, Decimal, int]]:
     """(local day, net revenue, purchases) for every day of the period, zeros included."""
-    rows = dict(
-        (day, (revenue, purchases))
-        for day, revenue, purchases in _purchases(period, filters)
-        .annotate(day=TruncDate("occurred_at"))
-        .order_by()
-        .values("day")
-        .annotate(revenue=Sum(NET, output_field=MONEY), purchases=Count("pk"))
-        .values_list("day", "revenue", "purchases")
-    )
+    daily = _aggregated(period, filters)
+    if daily is not None:
+        grouped = daily.order_by().values("day").annotate(r=Sum("revenue"), n=Sum("purchases"))
+        rows = {row["day"]: (row["r"], row["n"]) for row in grouped}
+    else:
+        grouped = (
+            _purchases(period, filters)
+            .annotate(day=TruncDate("occurred_at"))
+            .order_by()
+            .values("day")
+            .annotate(revenue=Sum(NET, output_field=MONEY), purchases=Count("pk"))
+            .values_list("day", "revenue", "purchases")
+        )
+        rows = {day: (revenue, purchases) for day, revenue, purchases in grouped}
     days = [period.first + timedelta(days=n) for n in range(period.days)]
     return [(day, *rows.get(day, (Decimal("0.00"), 0))) for day in days]
 

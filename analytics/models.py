@@ -120,3 +120,28 @@ class AnalyticsToken(models.Model):
 
     def __str__(self):
         return f"{self.label} ({self.user})"
+
+
+class DailySales(models.Model):
+    """Net revenue and purchases per local day, store and channel, kept by the nightly
+    `refresh_daily_sales` job so the dashboard's revenue figures do not scan every receipt.
+    Net of the returns recorded by the day's last refresh."""
+
+    day = models.DateField(_("day"))
+    store = models.ForeignKey("stores.Store", on_delete=models.CASCADE, related_name="+", verbose_name=_("store"))
+    channel = models.CharField(_("channel"), max_length=20)
+    revenue = models.DecimalField(_("revenue"), max_digits=16, decimal_places=2)
+    purchases = models.PositiveIntegerField(_("purchases"))
+
+    class Meta:
+        verbose_name = _("daily sales")
+        verbose_name_plural = _("daily sales")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "store", "channel"], name="daily_sales_one_row_per_day_store_channel"
+            ),
+            models.CheckConstraint(condition=Q(purchases__gt=0), name="daily_sales_has_purchases"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.store_id} {self.channel}"
