@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from loyalty.admin_display import local_time
 from members.admin import MemberIdentifierSearchMixin, ReadOnlyAdminMixin
 
+from .member_values import member_clv
 from .models import AnalyticsToken, CustomerValueFit, MemberValue
 from .tokens import analytics_token_revoke
 
@@ -116,3 +117,17 @@ class AnalyticsTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def revoke(self, request, queryset):
         for token in queryset:
             analytics_token_revoke(token=token)
+
+
+@admin.display(description=_("customer value"))
+def member_value_display(member) -> str:
+    """For the member page (`readonly_fields` of the member admin): P(alive) and predicted value
+    as of the last valuation, or a dash before the first."""
+    value = member_clv(member_id=member.pk)
+    if value is None:
+        return "-"
+    return _("P(alive) %(p_alive)s, predicted next 12 months %(predicted)s, last 12 months %(historic)s") % {
+        "p_alive": f"{value['p_alive']:.0%}",
+        "predicted": value["predicted_12m"],
+        "historic": value["historic_12m"],
+    }

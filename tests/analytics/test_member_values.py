@@ -85,3 +85,14 @@ def test_the_p_alive_lapse_rule_names_members_below_the_threshold(ten):
     lapsed = set(Member.objects.filter(likely_lapsed(p_alive_below=0.5)).values_list("pk", flat=True))
 
     assert lapsed == {member.pk for member in ten[::2]}
+
+
+def test_the_member_page_shows_p_alive_and_predicted_value(fit):
+    from analytics.admin import member_value_display
+
+    member = valued(fit, "812.40", 0.42, historic="1250.00")
+
+    assert str(member_value_display(member)) == (
+        "P(alive) 42%, predicted next 12 months 812.40, last 12 months 1250.00"
+    )
+    assert member_value_display(MemberFactory()) == "-"
