@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connections
-from django.db.models import Count, DecimalField, Exists, F, IntegerField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 
@@ -268,23 +268,27 @@ def _next_month(month: date) -> date:
 # Stages, tiers, grid: state at a moment from the history ---------------------------------------
 
 
+def _latest_per_member(changes, moment: datetime):
+    """The latest of each member's changes recorded before `moment` (one pass, DISTINCT ON)."""
+    latest = changes.filter(created_at__lt=moment).order_by("member_id", "-created_at", "-pk").distinct("member_id")
+    return changes.model.objects.using(ANALYTICS_DB).filter(pk__in=Subquery(latest.values("pk")))
+
+
 def _state_at(moment: datetime, kind: str, default: str, filters: Filters) -> dict[str, int]:
     """Members enrolled before `moment` counted by their value of `kind` then: the latest change
     recorded before it, or `default` when none was."""
-    latest = (
-        StageChange.objects.filter(member=OuterRef("pk"), kind=kind, created_at__lt=moment)
-        .order_by("-created_at", "-pk")
-        .values("to_value")[:1]
-    )
-    return dict(
-        _members(filters)
-        .filter(enrolled_at__lt=moment)
-        .annotate(state=Coalesce(Subquery(latest), Value(default)))
+    members = _members(filters).filter(enrolled_at__lt=moment)
+    changes = StageChange.objects.using(ANALYTICS_DB).filter(kind=kind, member__in=members)
+    counts = dict(
+        _latest_per_member(changes, moment)
         .order_by()
-        .values("state")
+        .values("to_value")
         .annotate(n=Count("pk"))
-        .values_list("state", "n")
+        .values_list("to_value", "n")
     )
+    without = members.count() - sum(counts.values())
+    counts[default] = counts.get(default, 0) + without
+    return counts
 
 
 STAGE_ORDER = [Stage.PROSPECT, Stage.TARGET, Stage.FIRST_TIME, Stage.REPEAT, Stage.CORE, Stage.ADVOCATE]
@@ -350,20 +354,16 @@ class TierMix:
 def tier_mix(period: Period, filters: Filters = EVERYTHING) -> TierMix:
     """Members per tier at the period's end (their latest tier change before it), and the tier
     moves within the period."""
-    latest = (
-        TierChange.objects.filter(member=OuterRef("pk"), created_at__lt=period.until)
-        .order_by("-created_at", "-pk")
-        .values("to_tier_id")[:1]
-    )
+    members = _members(filters).filter(enrolled_at__lt=period.until)
+    changes = TierChange.objects.using(ANALYTICS_DB).filter(member__in=members)
     counts = dict(
-        _members(filters)
-        .filter(enrolled_at__lt=period.until)
-        .annotate(tier_then=Subquery(latest, output_field=IntegerField()))
+        _latest_per_member(changes, period.until)
         .order_by()
-        .values("tier_then")
+        .values("to_tier_id")
         .annotate(n=Count("pk"))
-        .values_list("tier_then", "n")
+        .values_list("to_tier_id", "n")
     )
+    counts[None] = members.count() - sum(counts.values())
     tiers = Tier.objects.using(ANALYTICS_DB).order_by("-rank").values_list("pk", "name")
     at_end = [(name, counts.get(pk, 0)) for pk, name in tiers] + [("", counts.get(None, 0))]
     moves = dict(
