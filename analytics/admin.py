@@ -4,7 +4,9 @@ from django.utils.translation import gettext_lazy as _
 from core.admin_display import ReadOnlyAdminMixin, local_time
 from members.admin_search import MemberIdentifierSearchMixin
 
-from .models import CustomerValueFit, MemberValue
+from .member_values import member_clv
+from .models import AnalyticsToken, CustomerValueFit, MemberValue
+from .tokens import analytics_token_revoke
 
 
 class PAliveFilter(admin.SimpleListFilter):
@@ -93,3 +95,39 @@ class CustomerValueFitAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("created at"), ordering="created_at")
     def created_at_local(self, fit):
         return local_time(fit.created_at)
+
+
+@admin.register(AnalyticsToken)
+class AnalyticsTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Tokens are created with `manage.py analytics_token_create USER LABEL` (shown once there);
+    here they are listed and revoked."""
+
+    list_display = ("label", "user", "created_at_local", "last_used_at", "revoked_at")
+    list_select_related = ("user",)
+    actions = ["revoke"]
+
+    @admin.display(description=_("created at"), ordering="created_at")
+    def created_at_local(self, token):
+        return local_time(token.created_at)
+
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("analytics.change_analyticstoken")
+
+    @admin.action(description=_("Revoke the selected tokens"), permissions=["revoke"])
+    def revoke(self, request, queryset):
+        for token in queryset:
+            analytics_token_revoke(token=token)
+
+
+@admin.display(description=_("customer value"))
+def member_value_display(member) -> str:
+    """For the member page (`readonly_fields` of the member admin): P(alive) and predicted value
+    as of the last valuation, or a dash before the first."""
+    value = member_clv(member_id=member.pk)
+    if value is None:
+        return "-"
+    return _("P(alive) %(p_alive)s, predicted next 12 months %(predicted)s, last 12 months %(historic)s") % {
+        "p_alive": f"{value['p_alive']:.0%}",
+        "predicted": value["predicted_12m"],
+        "historic": value["historic_12m"],
+    }

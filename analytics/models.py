@@ -97,3 +97,51 @@ class MemberValue(models.Model):
 
     def __str__(self):
         return _("Value of %(member)s") % {"member": self.member}
+
+
+class AnalyticsToken(models.Model):
+    """A staff user's token for the read-only analytics API (BI tools): only its SHA-256 digest is
+    kept; the token is shown once when created. It acts as its user, so it stops working when the
+    user is no longer active staff, and it can be revoked. Store API keys never reach analytics."""
+
+    user = models.ForeignKey(
+        "auth.User", on_delete=models.CASCADE, related_name="analytics_tokens", verbose_name=_("staff user")
+    )
+    label = models.CharField(_("label"), max_length=100)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("analytics API token")
+        verbose_name_plural = _("analytics API tokens")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.label} ({self.user})"
+
+
+class DailySales(models.Model):
+    """Net revenue and purchases per local day, store and channel, kept by the nightly
+    `refresh_daily_sales` job so the dashboard's revenue figures do not scan every receipt.
+    Net of the returns recorded by the day's last refresh."""
+
+    day = models.DateField(_("day"))
+    store = models.ForeignKey("stores.Store", on_delete=models.CASCADE, related_name="+", verbose_name=_("store"))
+    channel = models.CharField(_("channel"), max_length=20)
+    revenue = models.DecimalField(_("revenue"), max_digits=16, decimal_places=2)
+    purchases = models.PositiveIntegerField(_("purchases"))
+
+    class Meta:
+        verbose_name = _("daily sales")
+        verbose_name_plural = _("daily sales")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "store", "channel"], name="daily_sales_one_row_per_day_store_channel"
+            ),
+            models.CheckConstraint(condition=Q(purchases__gt=0), name="daily_sales_has_purchases"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.store_id} {self.channel}"

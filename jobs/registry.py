@@ -4,6 +4,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from analytics.aggregates import daily_sales_refresh_since
 from analytics.services import customer_value_fit, member_values_compute
 from campaigns.models import Campaign
 from campaigns.services import campaign_grant_chunk, campaign_prepare
@@ -62,6 +63,10 @@ def _invite_to_surveys(*, as_of, member_id_from, member_id_to, member_ids, since
     return survey_invitations_create(
         as_of=as_of, member_id_from=member_id_from, member_id_to=member_id_to, since=since, run=run
     )
+
+
+def _no_member_chunks(**kwargs) -> ChunkResult:
+    return ChunkResult(0, 0)
 
 
 def _customer_value_prepare(as_of, params) -> dict:
@@ -133,6 +138,15 @@ JOBS = {
             _invite_to_surveys,
             # Incremental by nature: each run samples the purchases recorded since the last one.
             rules_changed_at=lambda: NEVER,
+        ),
+        Job(
+            "refresh_daily_sales",
+            "Recount the daily sales aggregate of the days with purchases or returns recorded since the last refresh.",
+            _no_member_chunks,
+            # The recount is set-based per batch of days, done once in the prepare step; there is
+            # nothing per member, so the run has no chunks.
+            prepare=lambda as_of, params: daily_sales_refresh_since(as_of=as_of),
+            candidates=lambda as_of, previous: [],
         ),
         Job(
             "customer_value",

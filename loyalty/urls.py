@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
+from analytics import admin_views as analytics_admin_views
 from imports.views import import_page
 from loyalty.api_docs import SCHEMA_AUTHENTICATION, ApiDocsVisible
 
@@ -11,6 +12,7 @@ api_v1 = [
     path("", include("members.api.urls")),
     path("", include("rewards.api.urls")),
     path("", include("feedback.api.urls")),
+    path("", include("analytics.api.urls")),
 ]
 
 urlpatterns = [
@@ -19,6 +21,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:home", permanent=False), name="home"),
     # Before admin/: the import page is a back-office page of its own, behind the admin's login.
     path("admin/imports/", admin.site.admin_view(import_page), name="imports"),
+    path("admin/analytics/dashboard/", include((analytics_admin_views.urls(), "analytics-admin"))),
     path("admin/", admin.site.urls),
     path("portal/", include("portal.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

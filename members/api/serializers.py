@@ -4,6 +4,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from analytics.member_values import member_clv
 from members.identifiers import phone_masked
 from members.models import LapseState, Stage
 from stores.models import Channel
@@ -42,7 +43,26 @@ class _MemberTier(serializers.Serializer):
         return TierOutput(progress).data if progress else None
 
 
-class MemberTillOutput(_MemberTier):
+class ClvOutput(serializers.Serializer):
+    historic_12m = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="Spend, last 12 months.")
+    predicted_12m = serializers.DecimalField(
+        max_digits=14, decimal_places=2, help_text="Predicted spend, next 12 months (BG/NBD x Gamma-Gamma)."
+    )
+    p_alive = serializers.FloatField(help_text="Probability the member is still buying (0 to 1).")
+
+
+class _MemberValue(serializers.Serializer):
+    clv = serializers.SerializerMethodField(
+        help_text="As of the last nightly customer_value run; null before a member's first valuation."
+    )
+
+    @extend_schema_field(ClvOutput(allow_null=True))
+    def get_clv(self, member):
+        value = member_clv(member_id=member.pk)
+        return ClvOutput(value).data if value else None
+
+
+class MemberTillOutput(_MemberValue, _MemberTier):
     """What a till needs to serve a member, and no more: a phone lookup must not hand out contact
     details (PIPL; a leaked key would otherwise be a phone-to-identity oracle)."""
 

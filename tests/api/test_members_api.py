@@ -30,6 +30,7 @@ def test_enrol_returns_the_member_representation(api):
         "lifetime_spend": "0.00",
         "tier": None,
         "stage": "target",
+        "clv": None,
         "lapse_state": "active",
         "external_id": None,
     }
@@ -118,7 +119,7 @@ def test_member_detail_by_id_and_by_card_number(api, member):
     assert api.get(f"/api/v1/members/{member.card_number}/").json()["id"] == str(member.public_id)
 
 
-TILL_VIEW = {"id", "card_number", "name", "phone_masked", "status", "points_balance", "tier", "stage"}
+TILL_VIEW = {"id", "card_number", "name", "phone_masked", "status", "points_balance", "tier", "stage", "clv"}
 
 
 def test_lookup_answers_the_till_view_with_a_masked_phone(api):

@@ -6,13 +6,14 @@ each run decides and then waits to write; the row is let go once both are waitin
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
+from decimal import Decimal
 
 import psycopg2
 import pytest
 from django.db import connection
 from django.utils import timezone
 
-from analytics.models import CustomerValueFit, MemberValue
+from analytics.models import CustomerValueFit, DailySales, MemberValue
 from campaigns.models import Campaign, CampaignGrant, CampaignStatus
 from feedback.models import Feedback, Survey, SurveyInvitation
 from jobs.models import JobRun
@@ -122,6 +123,28 @@ def _customer_value(store, now):
     return member, now, {}, work
 
 
+def _daily_sales(store, now):
+    member = MemberFactory()
+    buy(member, store, "100.00", occurred_at=now - timedelta(days=1))
+    # An earlier refresh writes the day's row: the runs under test recount it, and the test holds it.
+    job_run_now(name="refresh_daily_sales", as_of=timezone.now())
+    buy(member, store, "50.00", occurred_at=now - timedelta(days=1))
+    day = timezone.localdate(now - timedelta(days=1))
+
+    def work():
+        return list(DailySales.objects.filter(day=day).values_list("revenue", "purchases"))
+
+    return member, timezone.now() + timedelta(minutes=1), {}, work
+
+
+def _hold_daily_sales_rows(member_id):
+    """refresh_daily_sales locks no member: its recount waits on the day's aggregate row instead."""
+    db = connection.settings_dict
+    holder = psycopg2.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"])
+    holder.cursor().execute("SELECT id FROM analytics_dailysales FOR UPDATE")
+    return holder
+
+
 def _hold_member_value_row(member_id):
     """customer_value never locks the member: its chunk waits on the member's value row instead."""
     db = connection.settings_dict
@@ -139,9 +162,10 @@ SETUPS = {
     "campaign": (_campaign, (1, 1, 88)),
     "invite_to_surveys": (_surveys, (1, 1)),
     "customer_value": (_customer_value, (1, 1)),
+    "refresh_daily_sales": (_daily_sales, [(Decimal("150.00"), 2)]),
 }
 # What the runs of a job wait on while the test holds it: the member's row, unless said here.
-HOLDERS = {"customer_value": _hold_member_value_row}
+HOLDERS = {"customer_value": _hold_member_value_row, "refresh_daily_sales": _hold_daily_sales_rows}
 
 
 def test_every_registered_job_has_a_concurrency_case():
