@@ -159,6 +159,11 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", defa
 # JIT compilation pays off for long analytic queries, not for ours: compiling the nightly jobs'
 # chunk queries took longer than running them (BENCHMARKS.md, nightly jobs).
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+# The dashboard and the analytics API read a replica when one is named (analytics/routing.py);
+# tests mirror it onto the default database.
+if env.str("ANALYTICS_DATABASE_URL", default=""):
+    DATABASES["analytics"] = env.db_url_config(env.str("ANALYTICS_DATABASE_URL"))
+    DATABASES["analytics"]["TEST"] = {"MIRROR": "default"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
