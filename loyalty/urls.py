@@ -17,6 +17,7 @@ urlpatterns = [
     # permanent, so browsers keep asking should the front page change again.
     path("", RedirectView.as_view(pattern_name="portal:home", permanent=False), name="home"),
     path("admin/", admin.site.urls),
+    path("staff/", include("staff.urls")),
     path("portal/", include("portal.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),

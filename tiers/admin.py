@@ -1,13 +1,14 @@
 from django.contrib import admin
 
 from members.admin import MemberIdentifierSearchMixin, ReadOnlyAdminMixin
+from staff.admin_mixins import AuditHistoryAdminMixin
 
 from .models import Tier, TierChange
 from .selectors import tiers_invalidate
 
 
 @admin.register(Tier)
-class TierAdmin(admin.ModelAdmin):
+class TierAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
     list_display = ("name", "code", "rank", "threshold", "earn_multiplier")
     ordering = ("rank",)
 
