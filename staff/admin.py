@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
+from pghistory.models import Context
 
 from loyalty.errors import DomainError
 
@@ -96,7 +97,8 @@ class AuditEventAdmin(admin.ModelAdmin):
             return queryset, False
         users = list(get_user_model().objects.filter(username__iexact=term).values_list("pk", flat=True))
         if users:
-            return queryset.filter(pgh_context__user__in=users), False
+            contexts = Context.objects.filter(metadata__user__in=users).values_list("pk", flat=True)
+            return queryset.filter(pgh_context_id__in=list(contexts)), False
         if term.isdigit():
             return queryset.filter(pgh_obj_id=term), False
         return queryset.filter(pgh_data__icontains=term), False

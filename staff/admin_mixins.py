@@ -54,6 +54,10 @@ class PersonalDataMaskingAdminMixin:
             return columns
         return [self._masked_column(column) for column in columns]
 
+    def get_actions(self, request):
+        # A row's checkbox is labelled with the member's name: no actions, no checkboxes.
+        return {} if masks_personal_data(request.user) else super().get_actions(request)
+
     def get_list_display_links(self, request, list_display):
         links = super().get_list_display_links(request, list_display)
         if links and masks_personal_data(request.user):
