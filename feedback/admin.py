@@ -346,7 +346,7 @@ class GridPolicyAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
     change_list_template = "admin/feedback/gridpolicy/change_list.html"
 
     def has_add_permission(self, request):
-        return not GridPolicy.objects.exists()
+        return super().has_add_permission(request) and not GridPolicy.objects.exists()
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -402,7 +402,7 @@ class StagePolicyAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/members/stagepolicy/change_form.html"
 
     def has_add_permission(self, request):
-        return not StagePolicy.objects.exists()
+        return super().has_add_permission(request) and not StagePolicy.objects.exists()
 
     def has_delete_permission(self, request, obj=None):
         return False

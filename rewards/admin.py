@@ -20,7 +20,7 @@ class EarningPolicyAdmin(AuditHistoryAdminMixin, EarningSetupAdminMixin, admin.M
     list_display = ("__str__", "rounding", "minimum_spend", "expiry_mode", "expiry_months", "point_value")
 
     def has_add_permission(self, request):
-        return not EarningPolicy.objects.exists()
+        return super().has_add_permission(request) and not EarningPolicy.objects.exists()
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -18,6 +18,8 @@ class TierAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         # A tier members hold or held is part of their history; retire it by raising its threshold.
+        if not super().has_delete_permission(request, obj):
+            return False
         return obj is None or not (obj.members.exists() or TierChange.objects.filter(to_tier=obj).exists())
 
 

@@ -135,7 +135,7 @@ ALL_PAGES = {
     "stores.idempotencyrecord": "lcdh",
     "stores.store": "lacdh",
     "stores.storeapikey": "lch",
-    "tiers.tier": "lach",
+    "tiers.tier": "lacdh",
     "tiers.tierchange": "lch",
 }
 ADMINISTRATOR_PAGES.update(ALL_PAGES)
@@ -158,6 +158,16 @@ ROWS_MADE = (
     "auth.user",
     "auth.group",
     "staff.staffstore",
+    "tiers.tier",
+    "rewards.reward",
+    "rewards.earningrule",
+    "campaigns.badge",
+    "feedback.lostcustomerinterview",
+    # Written by the migrations of a fresh install.
+    "members.stagepolicy",
+    "rewards.earningpolicy",
+    "feedback.responsetarget",
+    "feedback.survey",
 )
 
 
@@ -165,9 +175,20 @@ ROWS_MADE = (
 def back_office_rows(home_store, home_member, make_staff):
     """At least one row of each registered model that has object pages, in the manager's store."""
     from stores.models import IdempotencyRecord
-    from tests.factories import create_api_key
+    from campaigns.models import Badge
+    from feedback.models import LostCustomerInterview
+    from rewards.models import EarningRule, Reward
+    from tests.factories import create_api_key, standard_tiers
 
     staff = make_staff(SERVICE_DESK, username="desk_owner")
+    make_staff(STORE_MANAGER, username="manager_owner")
+    standard_tiers()
+    Reward.objects.create(name="Free tea", kind="free_product", cost_points=100)
+    EarningRule.objects.create(name="Tea week", multiplier="2.00")
+    Badge.objects.create(code="first-review", name="First review", kind="nth_review")
+    LostCustomerInterview.objects.create(
+        member=home_member, staff_user=staff, happened_at=in_a_day(), reason="price", can_win_back="yes"
+    )
     complaint_file(text="Cold coffee", category="service", severity="medium", member=home_member, store=home_store)
     FollowUp.objects.create(
         member=home_member, kind="call", staff_user=staff, happened_at=in_a_day(), outcome="reached"
