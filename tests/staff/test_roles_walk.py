@@ -174,10 +174,10 @@ ROWS_MADE = (
 @pytest.fixture
 def back_office_rows(home_store, home_member, make_staff):
     """At least one row of each registered model that has object pages, in the manager's store."""
-    from stores.models import IdempotencyRecord
     from campaigns.models import Badge
     from feedback.models import LostCustomerInterview
     from rewards.models import EarningRule, Reward
+    from stores.models import IdempotencyRecord
     from tests.factories import create_api_key, standard_tiers
 
     staff = make_staff(SERVICE_DESK, username="desk_owner")
