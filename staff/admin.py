@@ -91,6 +91,10 @@ class AuditEventAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_queryset(self, request):
+        # The aggregate's default manager is empty on purpose (pghistory keeps dumpdata off it).
+        return AuditEvent.objects.all()
+
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
         if not term:

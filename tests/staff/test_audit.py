@@ -63,3 +63,19 @@ def test_an_export_is_recorded_with_its_actor(member, make_staff):
     event = MemberAudit.objects.get(pgh_obj=member, pgh_label=MEMBER_EXPORTED)
     assert event.pgh_context.metadata["user"] == analyst.pk
     assert event.pgh_context.metadata["note"] == "portal data export"
+
+
+def test_the_audit_trail_is_searchable_by_user_name(client, make_staff, member):
+    auditor = make_staff(ADMINISTRATOR, username="auditor")
+    # Not in the back office: no user. (Before the export, whose context lasts to the end of the
+    # test's one transaction.)
+    member_suspend(member=member, reason="abuse")
+    audit_record(actor=auditor, action=MEMBER_EXPORTED, target=member)
+    client.force_login(auditor)
+
+    response = client.get(reverse("admin:staff_auditevent_changelist"), {"q": "auditor"})
+
+    assert response.status_code == 200
+    assert [(e.pgh_label, e.pgh_obj_id) for e in response.context["cl"].result_list] == [
+        (MEMBER_EXPORTED, str(member.pk))
+    ]
