@@ -93,10 +93,10 @@ class ApprovalRequest(models.Model):
 
 
 class StaffPermission(models.Model):
-    """Holds the back office's permissions that belong to no table (no rows, no table)."""
+    """Holds the back office's permissions that belong to no table (the table stays empty; a
+    managed one, since test flushes reset the sequences of every model's table)."""
 
     class Meta:
-        managed = False
         default_permissions = ()
         verbose_name = _("staff permission")
         permissions = [("export_data", _("Can export reports and member data"))]
