@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -12,10 +13,12 @@ from core.errors import DomainError
 from jobs.tasks import start_job
 from members.admin_search import MemberIdentifierSearchMixin
 from members.forms import with_stages_field
+from staff.admin_mixins import AuditHistoryAdminMixin, StoreScopedAdminMixin
+from staff.services import campaign_launch_or_request
 
 from .measurement import campaign_results
 from .models import Badge, Campaign, CampaignGrant, CampaignMessage, CampaignStatus, MemberBadge, StaffTask, TaskStatus
-from .services import campaign_dry_run, campaign_launch, campaign_pause, task_complete
+from .services import campaign_dry_run, campaign_pause, task_complete
 
 
 class CampaignMessageInline(admin.StackedInline):
@@ -24,7 +27,7 @@ class CampaignMessageInline(admin.StackedInline):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
     form = with_stages_field(Campaign)
     fieldsets = (
         (None, {"fields": ("name", "kind", "status", "description")}),
@@ -63,6 +66,8 @@ class CampaignAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
     def dry_run_view(self, request, pk):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         campaign = get_object_or_404(Campaign, pk=pk)
         context = {
             **self.admin_site.each_context(request),
@@ -77,11 +82,11 @@ class CampaignAdmin(admin.ModelAdmin):
     def launch(self, request, queryset):
         for campaign in queryset:
             try:
-                campaign_launch(campaign=campaign)
+                launched = campaign_launch_or_request(campaign=campaign, staff_user=request.user)
             except DomainError as exc:
                 self.message_user(request, f"{campaign}: {exc.detail}", messages.ERROR)
             else:
-                self.message_user(request, f"{campaign} is active.", messages.SUCCESS)
+                self.message_user(request, f"{campaign}: {launched.get_status_display()}", messages.SUCCESS)
 
     @admin.action(description="Pause the selected campaigns")
     def pause(self, request, queryset):
@@ -138,7 +143,8 @@ class TaskCompleteForm(forms.Form):
 
 
 @admin.register(StaffTask)
-class StaffTaskAdmin(MemberIdentifierSearchMixin, admin.ModelAdmin):
+class StaffTaskAdmin(StoreScopedAdminMixin, MemberIdentifierSearchMixin, admin.ModelAdmin):
+    store_scope_path = "member__enrolled_store"
     list_display = ("due_at", "kind", "title", "member", "assignee", "status", "outcome")
     list_filter = (MineDueFilter, "kind", "status", "campaign")
     search_fields = ("title", "=member__phone", "=member__card_number")
@@ -162,7 +168,9 @@ class StaffTaskAdmin(MemberIdentifierSearchMixin, admin.ModelAdmin):
         return own + super().get_urls()
 
     def complete_view(self, request, pk):
-        task = get_object_or_404(StaffTask, pk=pk)
+        task = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_change_permission(request, task):
+            raise PermissionDenied
         form = TaskCompleteForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             task_complete(task=task, user=request.user, **form.cleaned_data)

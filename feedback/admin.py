@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -15,6 +16,7 @@ from core.errors import DomainError
 from members.admin_search import MemberIdentifierSearchMixin
 from members.models import Stage
 from rewards.models import LedgerEntry
+from staff.admin_mixins import AuditHistoryAdminMixin, PersonalDataMaskingAdminMixin, StoreScopedAdminMixin
 
 from .complaints import complaint_assign, complaint_change_status, complaint_compensate, complaint_note
 from .grid import grid_counts, grid_policy_invalidate
@@ -88,7 +90,7 @@ class SurveyResponseAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin
 
 
 @admin.register(ResponseTarget)
-class ResponseTargetAdmin(admin.ModelAdmin):
+class ResponseTargetAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
     list_display = ("severity", "first_response_hours", "resolution_hours")
 
 
@@ -107,7 +109,10 @@ class ComplaintActionForm(forms.Form):
 
 
 @admin.register(Complaint)
-class ComplaintAdmin(MemberIdentifierSearchMixin, admin.ModelAdmin):
+class ComplaintAdmin(
+    StoreScopedAdminMixin, PersonalDataMaskingAdminMixin, MemberIdentifierSearchMixin, admin.ModelAdmin
+):
+    store_scope_path = ("store", "member__enrolled_store")
     """The complaint queue: next deadline first, with quick actions and the member's history."""
 
     list_display = ("pk", "category", "severity", "status", "member", "store", "owner", "deadline", "created_at")
@@ -234,6 +239,8 @@ class ComplaintAdmin(MemberIdentifierSearchMixin, admin.ModelAdmin):
                 complaint_compensate(complaint=complaint, points=data["compensation_points"], actor=request.user)
 
     def metrics_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         until = timezone.now()
         since = until - timedelta(days=int(request.GET.get("days", 90)))
         rows = [
@@ -311,7 +318,8 @@ class StaffRecordAdminMixin:
 
 
 @admin.register(FollowUp)
-class FollowUpAdmin(MemberIdentifierSearchMixin, StaffRecordAdminMixin, admin.ModelAdmin):
+class FollowUpAdmin(StoreScopedAdminMixin, MemberIdentifierSearchMixin, StaffRecordAdminMixin, admin.ModelAdmin):
+    store_scope_path = "member__enrolled_store"
     list_display = ("happened_at", "member", "kind", "staff_user", "outcome")
     list_filter = ("kind", "outcome", "staff_user")
     search_fields = ("=member__phone", "=member__card_number", "notes", "suggestions")
@@ -320,7 +328,10 @@ class FollowUpAdmin(MemberIdentifierSearchMixin, StaffRecordAdminMixin, admin.Mo
 
 
 @admin.register(LostCustomerInterview)
-class LostCustomerInterviewAdmin(MemberIdentifierSearchMixin, StaffRecordAdminMixin, admin.ModelAdmin):
+class LostCustomerInterviewAdmin(
+    StoreScopedAdminMixin, MemberIdentifierSearchMixin, StaffRecordAdminMixin, admin.ModelAdmin
+):
+    store_scope_path = "member__enrolled_store"
     list_display = ("happened_at", "member", "reason", "competitor", "can_win_back", "staff_user")
     list_filter = ("reason", "can_win_back")
     search_fields = ("=member__phone", "=member__card_number", "competitor", "reason_detail")
@@ -329,13 +340,13 @@ class LostCustomerInterviewAdmin(MemberIdentifierSearchMixin, StaffRecordAdminMi
 
 
 @admin.register(GridPolicy)
-class GridPolicyAdmin(admin.ModelAdmin):
+class GridPolicyAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
     """The policy, and on its list page the 2 x 3 loyalty grid with counts."""
 
     change_list_template = "admin/feedback/gridpolicy/change_list.html"
 
     def has_add_permission(self, request):
-        return not GridPolicy.objects.exists()
+        return super().has_add_permission(request) and not GridPolicy.objects.exists()
 
     def has_delete_permission(self, request, obj=None):
         return False

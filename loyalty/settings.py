@@ -76,6 +76,13 @@ INSTALLED_APPS = [
     "analytics",
     "imports",
     "demo",
+    # Staff accounts, roles, approvals and the audit trail (staff/). pgtrigger and pghistory write
+    # the audit rows from database triggers; django_otp gives staff users TOTP devices.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "pgtrigger",
+    "pghistory",
+    "staff",
 ]
 
 # Metrics and the per-request log line can be switched off (the benchmark measures their cost).
@@ -99,6 +106,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Back office only (staff/middleware.py): the session timeout, the second factor, and who made
+    # a change, for the audit triggers.
+    "django_otp.middleware.OTPMiddleware",
+    "staff.middleware.StaffSessionMiddleware",
+    "staff.middleware.StaffHistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns locked-out logins into a response.
@@ -186,6 +198,29 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.int("AXES_COOLOFF_HOURS", default=1)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_VERBOSE = False
+
+# Staff accounts and roles (staff/). Administrators must confirm a TOTP code after signing in to the
+# back office when STAFF_2FA_REQUIRED_FOR_ADMINS is on (the default in production); anyone else may
+# add a device and is then asked for it too.
+STAFF_2FA_REQUIRED_FOR_ADMINS = env.bool("STAFF_2FA_REQUIRED_FOR_ADMINS", default=not DEBUG)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Loyalty back office")
+# A back-office session ends after this many minutes without a request.
+STAFF_SESSION_MINUTES = env.int("STAFF_SESSION_MINUTES", default=30)
+if STAFF_SESSION_MINUTES < 1:
+    raise ImproperlyConfigured("STAFF_SESSION_MINUTES must be at least 1")
+# Four-eyes: a points adjustment of more points than this (either sign), and the launch of a
+# campaign that may grant more points than CAMPAIGN_APPROVAL_POINTS (or has no points budget),
+# wait for a second staff user's approval.
+STAFF_ADJUSTMENT_LIMIT = env.int("STAFF_ADJUSTMENT_LIMIT", default=1000)
+CAMPAIGN_APPROVAL_POINTS = env.int("CAMPAIGN_APPROVAL_POINTS", default=100000)
+if STAFF_ADJUSTMENT_LIMIT < 0 or CAMPAIGN_APPROVAL_POINTS < 0:
+    raise ImproperlyConfigured("STAFF_ADJUSTMENT_LIMIT and CAMPAIGN_APPROVAL_POINTS must not be negative")
+# The audit triggers are installed after every migrate instead of through each app's migrations,
+# so the tracked apps' migrations stay theirs (staff/audit.py says what is tracked).
+PGTRIGGER_MIGRATIONS = False
+PGTRIGGER_INSTALL_ON_MIGRATE = True
+# Changes made in the back office carry who and where; the API and the portal set no context.
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en-us")
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")

@@ -23,6 +23,7 @@ urlpatterns = [
     path("admin/imports/", admin.site.admin_view(import_page), name="imports"),
     path("admin/analytics/dashboard/", include((analytics_admin_views.urls(), "analytics-admin"))),
     path("admin/", admin.site.urls),
+    path("staff/", include("staff.urls")),
     path("portal/", include("portal.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),

@@ -8,7 +8,8 @@ from django.utils.html import format_html, format_html_join
 from core.admin_display import ReadOnlyAdminMixin, local_date, local_time
 from core.errors import DomainError
 from rewards.models import LedgerEntry
-from rewards.services import points_adjust
+from staff.admin_mixins import AuditHistoryAdminMixin, PersonalDataMaskingAdminMixin, StoreScopedAdminMixin
+from staff.services import points_adjust_or_request
 from tiers.models import TierChange
 from tiers.services import tier_pin
 
@@ -22,7 +23,14 @@ RECENT_ROWS = 15
 
 
 @admin.register(Member)
-class MemberAdmin(MemberIdentifierSearchMixin, admin.ModelAdmin):
+class MemberAdmin(
+    StoreScopedAdminMixin,
+    PersonalDataMaskingAdminMixin,
+    AuditHistoryAdminMixin,
+    MemberIdentifierSearchMixin,
+    admin.ModelAdmin,
+):
+    store_scope_path = "enrolled_store"
     list_display = (
         "card_number",
         "name",
@@ -252,7 +260,7 @@ class MemberAdmin(MemberIdentifierSearchMixin, admin.ModelAdmin):
             form_class=PointsAdjustForm,
             title="Adjust points",
             intro="Adds or deducts points, recorded in each member's ledger with your name and the reason.",
-            apply=lambda member, data: points_adjust(
+            apply=lambda member, data: points_adjust_or_request(
                 member=member, points=data["points"], reason=data["reason"], staff_user=request.user
             ),
         )
@@ -271,7 +279,7 @@ class MemberAdmin(MemberIdentifierSearchMixin, admin.ModelAdmin):
             return HttpResponseRedirect(reverse("admin:index"))
         # ASCII only: str.isdigit() also accepts digits such as '²' that int() refuses.
         ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isascii() and i.isdigit() and len(i) <= 18]
-        members = list(Member.objects.filter(pk__in=ids))
+        members = list(self.get_queryset(request).filter(pk__in=ids))
         form = form_class(request.POST or None)
         errors = []
         if request.method == "POST" and form.is_valid() and members:
@@ -318,7 +326,13 @@ class PurchaseLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Purchase)
-class PurchaseAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class PurchaseAdmin(
+    StoreScopedAdminMixin,
+    PersonalDataMaskingAdminMixin,
+    MemberIdentifierSearchMixin,
+    ReadOnlyAdminMixin,
+    admin.ModelAdmin,
+):
     list_display = (
         "receipt_id",
         "store",
@@ -344,7 +358,13 @@ class ReturnLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Return)
-class ReturnAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReturnAdmin(
+    StoreScopedAdminMixin,
+    PersonalDataMaskingAdminMixin,
+    MemberIdentifierSearchMixin,
+    ReadOnlyAdminMixin,
+    admin.ModelAdmin,
+):
     list_display = ("receipt_id", "store", "purchase", "amount", "points_reversed", "created_at")
     list_filter = ("store", "created_at")
     search_fields = ("=receipt_id", "=purchase__receipt_id")
@@ -363,13 +383,13 @@ class StageChangeAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.Mo
 
 
 @admin.register(StagePolicy)
-class StagePolicyAdmin(admin.ModelAdmin):
+class StagePolicyAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
     """Editing the thresholds, with a preview of how many members each stage would hold."""
 
     change_form_template = "admin/members/stagepolicy/change_form.html"
 
     def has_add_permission(self, request):
-        return not StagePolicy.objects.exists()
+        return super().has_add_permission(request) and not StagePolicy.objects.exists()
 
     def has_delete_permission(self, request, obj=None):
         return False

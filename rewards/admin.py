@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from core.admin_display import ReadOnlyAdminMixin
 from members.admin_search import MemberIdentifierSearchMixin
 from members.forms import with_stages_field
+from staff.admin_mixins import AuditHistoryAdminMixin, PersonalDataMaskingAdminMixin, StoreScopedAdminMixin
 
 from .catalog import voucher_cancel
 from .earning import earning_setup_invalidate
@@ -16,18 +17,18 @@ class EarningSetupAdminMixin:
 
 
 @admin.register(EarningPolicy)
-class EarningPolicyAdmin(EarningSetupAdminMixin, admin.ModelAdmin):
+class EarningPolicyAdmin(AuditHistoryAdminMixin, EarningSetupAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "rounding", "minimum_spend", "expiry_mode", "expiry_months", "point_value")
 
     def has_add_permission(self, request):
-        return not EarningPolicy.objects.exists()
+        return super().has_add_permission(request) and not EarningPolicy.objects.exists()
 
     def has_delete_permission(self, request, obj=None):
         return False
 
 
 @admin.register(EarningRule)
-class EarningRuleAdmin(EarningSetupAdminMixin, admin.ModelAdmin):
+class EarningRuleAdmin(AuditHistoryAdminMixin, EarningSetupAdminMixin, admin.ModelAdmin):
     form = with_stages_field(EarningRule)
     list_display = ("name", "multiplier", "category", "channel", "store", "starts_at", "ends_at", "active")
     list_filter = ("active", "channel", "store")
@@ -35,7 +36,14 @@ class EarningRuleAdmin(EarningSetupAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class LedgerEntryAdmin(
+    StoreScopedAdminMixin,
+    PersonalDataMaskingAdminMixin,
+    MemberIdentifierSearchMixin,
+    ReadOnlyAdminMixin,
+    admin.ModelAdmin,
+):
+    store_scope_path = "member__enrolled_store"
     list_display = ("created_at", "member", "kind", "points", "balance_after", "store", "staff_user", "job", "reason")
     list_filter = ("kind", "store", "created_at")
     search_fields = ("=member__phone", "=member__card_number", "member__name", "=purchase__receipt_id", "reason")
@@ -68,7 +76,7 @@ class RedemptionAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.Mod
 
 
 @admin.register(Reward)
-class RewardAdmin(admin.ModelAdmin):
+class RewardAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
     form = with_stages_field(Reward)
     list_display = (
         "name",

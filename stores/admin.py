@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
 
+from staff.admin_mixins import AuditHistoryAdminMixin
+
 from .models import IdempotencyRecord, Store, StoreApiKey
 from .services import api_keys_changed_announce, store_api_key_create, store_api_key_revoke
 
@@ -17,7 +19,7 @@ class StoreApiKeyInline(admin.TabularInline):
 
 
 @admin.register(Store)
-class StoreAdmin(admin.ModelAdmin):
+class StoreAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
     list_display = ("name", "code", "channel", "city", "active")
 
     def save_model(self, request, obj, form, change):
@@ -42,7 +44,7 @@ class StoreAdmin(admin.ModelAdmin):
 
 
 @admin.register(StoreApiKey)
-class StoreApiKeyAdmin(admin.ModelAdmin):
+class StoreApiKeyAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
     list_display = (
         "prefix",
         "store",

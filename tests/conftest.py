@@ -63,6 +63,13 @@ def _rates_out_of_the_way(settings):
 
 
 @pytest.fixture(autouse=True)
+def _second_factor_off(settings):
+    """The back office asks administrators for a TOTP code in production; tests of other features
+    sign in without one (tests/staff/test_two_factor.py turns it on)."""
+    settings.STAFF_2FA_REQUIRED_FOR_ADMINS = False
+
+
+@pytest.fixture(autouse=True)
 def _fresh_caches():
     invalidate_all()
     api_key_cache_clear()

@@ -2,13 +2,14 @@ from django.contrib import admin
 
 from core.admin_display import ReadOnlyAdminMixin
 from members.admin_search import MemberIdentifierSearchMixin
+from staff.admin_mixins import AuditHistoryAdminMixin
 
 from .models import Tier, TierChange
 from .selectors import tiers_invalidate
 
 
 @admin.register(Tier)
-class TierAdmin(admin.ModelAdmin):
+class TierAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
     list_display = ("name", "code", "rank", "threshold", "earn_multiplier")
     ordering = ("rank",)
 
@@ -18,6 +19,8 @@ class TierAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         # A tier members hold or held is part of their history; retire it by raising its threshold.
+        if not super().has_delete_permission(request, obj):
+            return False
         return obj is None or not (obj.members.exists() or TierChange.objects.filter(to_tier=obj).exists())
 
 
