@@ -23,6 +23,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.apps import apps
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
@@ -46,6 +47,8 @@ from portal.models import ConsentChange, OneTimeCode, PortalAccount
 from rewards.catalog import voucher_cancel
 from rewards.ledger import lock_member
 from rewards.models import LedgerEntry, Voucher, VoucherStatus
+from staff.audit import MEMBER_CLOSED, MEMBER_EXPORTED
+from staff.services import audit_record
 from tiers.models import TierChange
 
 logger = logging.getLogger(__name__)
@@ -199,6 +202,7 @@ def member_data_export(*, member: Member, channel: str, staff_user=None) -> Memb
         archive.writestr("member.json", json.dumps(sections, default=_plain, ensure_ascii=False, indent=2))
         for name, rows in sections.items():
             archive.writestr(f"{name}.csv", _csv(rows))
+    audit_record(actor=staff_user, action=MEMBER_EXPORTED, target=member, note=channel)
     PrivacyRecord.objects.create(
         member=member,
         action=PrivacyAction.EXPORT,
@@ -299,6 +303,12 @@ def member_close(*, member: Member, channel: str, staff_user=None) -> Closure:
     # The admin's history names the member as it was ("Name (card)"): keep the history, not the name.
     LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(Member), object_id=str(member.pk)).update(
         object_repr=f"closed member {member.pk}"
+    )
+    # The audit trail's snapshots of the member hold the same personal data: erased alike, the
+    # history of who changed what and when kept.
+    audit_record(actor=staff_user, action=MEMBER_CLOSED, target=member, note=channel)
+    apps.get_model("staff", "MemberAudit").objects.filter(pgh_obj=member).update(
+        name="", phone=f"closed:{member.pk}", email="", birthday=None, interests=[]
     )
     PrivacyRecord.objects.create(
         member=member,

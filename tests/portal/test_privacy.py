@@ -176,3 +176,15 @@ def test_a_closed_account_has_no_data_to_export(member):
 
     with pytest.raises(MemberClosed):
         member_data_export(member=Member.objects.get(pk=member.pk), channel=PrivacyChannel.PORTAL)
+
+
+def test_closing_erases_the_audit_trails_copies_of_the_personal_data_and_records_the_closure():
+    member = MemberFactory(name="王芳", email="wang@example.com")
+    Member.objects.filter(pk=member.pk).update(name="王芳芳")  # a staff edit the trail keeps a copy of
+    member_close(member=member, channel=PrivacyChannel.PORTAL)
+    from django.apps import apps
+
+    audits = apps.get_model("staff", "MemberAudit").objects.filter(pgh_obj=member)
+    assert audits.exists()
+    assert set(audits.values_list("name", "email")) == {("", "")}
+    assert audits.filter(pgh_label="member.closure").count() == 1

@@ -88,6 +88,7 @@ ROLE_PAGES = {
 }
 # What each admin class allows at all (read-only lists, no add for service-written rows, ...).
 ALL_PAGES = {
+    "analytics.analyticstoken": "lch",
     "analytics.customervaluefit": "lch",
     "analytics.membervalue": "lch",
     "auth.group": "lacdh",
@@ -116,6 +117,7 @@ ALL_PAGES = {
     "feedback.surveyresponse": "lch",
     "jobs.jobrun": "lch",
     "members.member": "lch",
+    "members.privacyrecord": "lch",
     "members.purchase": "lch",
     "members.return": "lch",
     "members.stagechange": "lch",
