@@ -17,6 +17,7 @@ from jobs.models import JobRun, RunStatus
 from jobs.results import ChunkResult
 from loyalty.errors import DomainError, field_error
 from loyalty.sampling import bucket, held_out, rank
+from loyalty.unit_of_work import UnitOfWork
 from members.models import Member, MemberStatus
 from messaging.services import marketing_channel, message_queue_many
 from messaging.unsubscribe import unsubscribe_line
@@ -232,12 +233,15 @@ def _treat(campaign: Campaign, treated: list[dict], *, as_of: datetime, params: 
         points_by_member = Counter()
         for member_id, _ in recipients:
             points_by_member[member_id] += points
+        work = UnitOfWork()
         post_bonus_many(
             dict(points_by_member),
+            work=work,
             expires_at=lot_expiry(as_of),
             actor=Actor(job=f"campaign:{campaign.pk}"),
             reason=f"Campaign: {campaign.name}",
         )
+        work.flush()
     if campaign.kind == CampaignKind.BADGE:
         MemberBadge.objects.bulk_create(
             MemberBadge(member_id=row["pk"], badge=campaign.badge, awarded_at=as_of) for row in treated

@@ -4,6 +4,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.conf import settings
+
 from analytics.services import customer_value_fit, member_values_compute
 from campaigns.models import Campaign
 from campaigns.services import campaign_grant_chunk, campaign_prepare
@@ -81,6 +83,8 @@ class Job:
     # The ids of the members a run as of a moment may change, given the previous run (None for a
     # full run); returning None means every member.
     candidates: Callable[[datetime, JobRun | None], Iterable[int] | None] | None = None
+    # Members per chunk when not JOB_CHUNK_SIZE: a chunk holds its members locked until it commits.
+    chunk_size: int | None = None
 
 
 JOBS = {
@@ -126,6 +130,9 @@ JOBS = {
             "Run one campaign (params: campaign id): grants, holdout, messages, staff tasks.",
             _run_campaign,
             prepare=_campaign_prepare,
+            # A chunk locks the members it credits until it commits: a till buying for one of
+            # them waits that long (members.locking; BENCHMARKS.md "Campaign lock slices").
+            chunk_size=settings.CAMPAIGN_CHUNK_SIZE,
         ),
         Job(
             "invite_to_surveys",

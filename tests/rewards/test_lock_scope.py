@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from rewards.catalog import voucher_consume
-from rewards.ledger import lock_member
+from members.locking import member_lock
 from rewards.models import Reward, RewardKind, Voucher
 from tests.factories import MemberFactory, StoreFactory
 
@@ -29,7 +29,7 @@ def test_a_locked_member_still_lets_another_transaction_insert_rows_that_referen
     def till():
         try:
             with transaction.atomic():
-                lock_member(member.pk)
+                member_lock(member.pk)
                 locked.set()
                 done.wait(timeout=30)
         finally:
