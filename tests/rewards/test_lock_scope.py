@@ -8,8 +8,8 @@ from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from rewards.catalog import voucher_consume
 from members.locking import member_lock
+from rewards.catalog import voucher_consume
 from rewards.models import Reward, RewardKind, Voucher
 from tests.factories import MemberFactory, StoreFactory
 
