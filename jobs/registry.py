@@ -83,8 +83,9 @@ class Job:
     # The ids of the members a run as of a moment may change, given the previous run (None for a
     # full run); returning None means every member.
     candidates: Callable[[datetime, JobRun | None], Iterable[int] | None] | None = None
-    # Members per chunk when not JOB_CHUNK_SIZE: a chunk holds its members locked until it commits.
-    chunk_size: int | None = None
+    # At most this many members per chunk (else JOB_CHUNK_SIZE): a chunk that locks the members it
+    # writes holds them until it commits.
+    max_chunk_size: Callable[[], int] | None = None
 
 
 JOBS = {
@@ -132,7 +133,7 @@ JOBS = {
             prepare=_campaign_prepare,
             # A chunk locks the members it credits until it commits: a till buying for one of
             # them waits that long (members.locking; BENCHMARKS.md "Campaign lock slices").
-            chunk_size=settings.CAMPAIGN_CHUNK_SIZE,
+            max_chunk_size=lambda: settings.CAMPAIGN_CHUNK_SIZE,
         ),
         Job(
             "invite_to_surveys",

@@ -48,7 +48,8 @@ def _previous_run(job: Job, as_of: datetime, full: bool) -> JobRun | None:
 
 
 def _chunk_size(run: JobRun) -> int:
-    return JOBS[run.name].chunk_size or settings.JOB_CHUNK_SIZE
+    limit = JOBS[run.name].max_chunk_size
+    return min(settings.JOB_CHUNK_SIZE, limit()) if limit else settings.JOB_CHUNK_SIZE
 
 
 def _range_chunks(run: JobRun) -> list[JobChunk]:

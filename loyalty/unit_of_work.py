@@ -35,9 +35,6 @@ class UnitOfWork:
         self._held: list[tuple[str, tuple]] = []
         self._dirty: dict[tuple[type, object], tuple[Model, set[str]]] = {}
 
-    def __len__(self) -> int:
-        return len(self._held)
-
     # --- holding writes ------------------------------------------------------------------
 
     def insert(self, *objs: Model) -> None:

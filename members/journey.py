@@ -7,15 +7,33 @@ may have moved. Only changed stages are written, so a run with nothing to change
 Every change is a `StageChange` row with the rule that fired and its figures.
 """
 
+import functools
 import itertools
+import operator
 import statistics
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, F, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -70,25 +88,106 @@ def with_stage_figures(members: QuerySet, *, as_of: datetime, policy: StagePolic
     )
 
 
+# --- the stage rule, defined once ---------------------------------------------------------------
+#
+# The rule is data: for each stage, highest first, a condition on the figures. `stage_for` reads
+# it for one member's figures in Python (the purchase path); `stage_expression` renders it to one
+# SQL CASE over the annotated figures (set-based: the nightly baseline, previews).
+
+
+@dataclass(frozen=True)
+class AtLeast:
+    figure: str
+    minimum: int
+
+    def holds(self, figures: Mapping) -> bool:
+        value = figures[self.figure]
+        return value is not None and value >= self.minimum
+
+    def q(self) -> Q:
+        return Q(**{f"{self.figure}__gte": self.minimum})
+
+
+@dataclass(frozen=True)
+class IsTrue:
+    figure: str
+
+    def holds(self, figures: Mapping) -> bool:
+        return bool(figures[self.figure])
+
+    def q(self) -> Q:
+        return Q(**{self.figure: True})
+
+
+@dataclass(frozen=True)
+class IsKnown:
+    figure: str
+
+    def holds(self, figures: Mapping) -> bool:
+        return figures[self.figure] is not None
+
+    def q(self) -> Q:
+        return Q(**{f"{self.figure}__isnull": False})
+
+
+@dataclass(frozen=True)
+class AllOf:
+    parts: tuple
+
+    def holds(self, figures: Mapping) -> bool:
+        return all(part.holds(figures) for part in self.parts)
+
+    def q(self) -> Q:
+        return functools.reduce(operator.and_, (part.q() for part in self.parts))
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    parts: tuple
+
+    def holds(self, figures: Mapping) -> bool:
+        return any(part.holds(figures) for part in self.parts)
+
+    def q(self) -> Q:
+        return functools.reduce(operator.or_, (part.q() for part in self.parts))
+
+
+def stage_rules(policy: StagePolicy) -> list[tuple[str, AtLeast | IsTrue | IsKnown | AllOf | AnyOf]]:
+    """The stages (DOMAIN.md section 1) and their conditions, highest rule first; a member no
+    rule fits is a prospect."""
+    repeat = AtLeast("window_purchases", policy.repeat_min_purchases)
+    promoter = AllOf((AtLeast("latest_nps", policy.advocate_min_nps), IsTrue("reviewed")))
+    broad = AnyOf(
+        (AtLeast("window_categories", policy.core_min_categories), AtLeast("window_channels", policy.core_min_channels))
+    )
+    return [
+        (Stage.ADVOCATE, AllOf((repeat, AnyOf((IsTrue("referral_buyer"), promoter))))),
+        (Stage.CORE, AllOf((AtLeast("window_purchases", policy.core_min_purchases), broad))),
+        (Stage.REPEAT, repeat),
+        (Stage.FIRST_TIME, AtLeast("purchase_count", 1)),
+        (Stage.TARGET, AnyOf((IsTrue("consent_email"), IsTrue("consent_sms"), IsKnown("last_engaged_at")))),
+    ]
+
+
 def stage_for(figures: Mapping, policy: StagePolicy) -> str:
-    """The stage the figures put a member in (DOMAIN.md section 1), highest rule first."""
-    window_purchases = figures["window_purchases"]
-    repeat = window_purchases >= policy.repeat_min_purchases
-    nps = figures["latest_nps"]
-    promoter = nps is not None and nps >= policy.advocate_min_nps and figures["reviewed"]
-    if repeat and (figures["referral_buyer"] or promoter):
-        return Stage.ADVOCATE
-    categories, channels = figures["window_categories"], figures["window_channels"]
-    broad = categories >= policy.core_min_categories or channels >= policy.core_min_channels
-    if window_purchases >= policy.core_min_purchases and broad:
-        return Stage.CORE
-    if repeat:
-        return Stage.REPEAT
-    if figures["purchase_count"] >= 1:
-        return Stage.FIRST_TIME
-    if figures["consent_email"] or figures["consent_sms"] or figures["last_engaged_at"]:
-        return Stage.TARGET
+    """The stage one member's figures put them in: the first rule that holds."""
+    for stage, condition in stage_rules(policy):
+        if condition.holds(figures):
+            return stage
     return Stage.PROSPECT
+
+
+def stage_expression(policy: StagePolicy) -> Case:
+    """The same rule as one SQL CASE over the figures of `with_stage_figures` (set-based)."""
+    whens = [When(condition.q(), then=Value(stage)) for stage, condition in stage_rules(policy)]
+    return Case(*whens, default=Value(Stage.PROSPECT), output_field=CharField())
+
+
+def members_with_stage(members: QuerySet, *, as_of: datetime, policy: StagePolicy) -> QuerySet:
+    """`members` annotated with their figures and `computed_stage` as of `as_of`, in one query: the
+    set-based form of the stage rule (`bench/nightly.py`'s baseline renders it with
+    `.query.sql_with_params()`)."""
+    return with_stage_figures(members, as_of=as_of, policy=policy).annotate(computed_stage=stage_expression(policy))
 
 
 def _reason(stage: str, figures: dict, policy: StagePolicy) -> str:
@@ -175,7 +274,7 @@ def member_stage_refresh(*, member: Member, work: UnitOfWork | None = None) -> N
     counts are the truth (the caller's unit of work may not have sent them yet). Without `work`
     the change is written at once."""
     own = work is None
-    work = work or UnitOfWork()
+    work = UnitOfWork() if own else work
     policy, now = stage_policy(), timezone.now()
     row = member_stage_figures(member_id=member.pk, as_of=now, policy=policy, work=work)
     row.update(pk=member.pk, stage=member.stage, purchase_count=member.purchase_count)

@@ -242,7 +242,7 @@ def purchase_record(
     currency = currency or settings.DEFAULT_CURRENCY
     _check_basket(currency=currency, total=total, lines=lines, occurred_at=occurred_at)
     own = work is None
-    work = work or UnitOfWork()
+    work = UnitOfWork() if own else work
     with transaction.atomic(savepoint=False):
         member = member_lock(reference=member) if isinstance(member, str) else member_lock(member)
         purchase = _record(
@@ -334,7 +334,7 @@ def purchase_return(
     caller's flush.
     """
     own = work is None
-    work = work or UnitOfWork()
+    work = UnitOfWork() if own else work
     member = member_lock(purchase.member_id)
     purchase = Purchase.objects.select_for_update(of=("self",)).get(pk=purchase.pk)
     if (amount is None) == (not items):

@@ -122,7 +122,7 @@ def reward_redeem(
     or a reference (public id or card number), resolved and locked here; with `work` the last
     writes are left to the caller's flush."""
     own = work is None
-    work = work or UnitOfWork()
+    work = UnitOfWork() if own else work
     member = member_lock(reference=member) if isinstance(member, str) else member_lock(member)
     # One read for the reward and its availability: two reads could see the last item taken in
     # between and call an out-of-stock reward "not available" (403 instead of 409).
@@ -186,7 +186,7 @@ def voucher_consume(*, voucher: Voucher, store: Store, receipt_id: str, work: Un
     and a redeem or cancel at another till never wait on each other in opposite orders. With
     `work` the write is left to the caller's flush."""
     own = work is None
-    work = work or UnitOfWork()
+    work = UnitOfWork() if own else work
     member = member_lock(voucher.member_id)
     voucher = Voucher.objects.select_for_update(of=("self",)).select_related("reward").get(pk=voucher.pk)
     voucher.member = member
@@ -216,7 +216,7 @@ def voucher_cancel(
             gettext("This voucher was issued by another store (or by a campaign); cancel it there or at head office.")
         )
     own = work is None
-    work = work or UnitOfWork()
+    work = UnitOfWork() if own else work
     member = member_lock(voucher.member_id)
     voucher = Voucher.objects.select_for_update(of=("self",)).select_related("reward").get(pk=voucher.pk)
     if voucher.status != VoucherStatus.ISSUED:

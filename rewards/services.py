@@ -102,7 +102,7 @@ def points_redeem(
     _require_points(points)
     with transaction.atomic(savepoint=work is None):
         own = work is None
-        work = work or UnitOfWork()
+        work = UnitOfWork() if own else work
         member = member_lock(reference=member) if isinstance(member, str) else member_lock(member)
         _require_active(member)
         require_balance(member, points)
@@ -144,7 +144,7 @@ def redemption_cancel(*, redemption: Redemption, store, api_key=None, work: Unit
     if not may_act_on(store=store, api_key=api_key, made_by_store_id=redemption.store_id):
         raise NotFound(_("No such redemption."))
     own = work is None
-    work = work or UnitOfWork()
+    work = UnitOfWork() if own else work
     member = member_lock(redemption.member_id)
     redemption = Redemption.objects.select_for_update(of=("self",)).get(pk=redemption.pk)
     if redemption.status == RedemptionStatus.CANCELLED:

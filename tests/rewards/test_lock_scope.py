@@ -51,12 +51,12 @@ def test_a_locked_member_still_lets_another_transaction_insert_rows_that_referen
 
 
 @pytest.mark.django_db
-def test_consuming_a_voucher_locks_the_voucher_row_only():
+def test_consuming_a_voucher_locks_the_member_then_the_voucher_row_only():
     member = MemberFactory()
     voucher = _voucher(member, Reward.objects.create(name="Mug", kind=RewardKind.FREE_PRODUCT, cost_points=1), "V1")
 
     with CaptureQueriesContext(connection) as queries:
         voucher_consume(voucher=voucher, store=StoreFactory(), receipt_id="R-1")
 
-    locking = [q["sql"] for q in queries if "FOR UPDATE" in q["sql"]]
-    assert len(locking) == 1 and locking[0].endswith('FOR UPDATE OF "rewards_voucher"')
+    locking = [q["sql"].rsplit(" FOR ", 1)[1] for q in queries if " FOR " in q["sql"]]
+    assert locking == ['NO KEY UPDATE OF "members_member"', 'UPDATE OF "rewards_voucher"']
