@@ -228,7 +228,19 @@ def _treat(campaign: Campaign, treated: list[dict], *, as_of: datetime, params: 
         )
         for index, (member_id, key) in enumerate(recipients)
     )
+    if campaign.kind == CampaignKind.BADGE:
+        MemberBadge.objects.bulk_create(
+            MemberBadge(member_id=row["pk"], badge=campaign.badge, awarded_at=as_of) for row in treated
+        )
+    _tasks(campaign, treated, as_of=as_of, params=params)
+    _messages(campaign, recipients, vouchers)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        granted_members=F("granted_members") + len(recipients),
+        granted_points=F("granted_points") + points * len(recipients),
+    )
     if points:
+        # Last: crediting locks the recipients until the chunk commits, so everything else is
+        # written first and a till buying for one of them waits as little as possible.
         # A referrer of two new members in one chunk is two recipients: both grants are credited.
         points_by_member = Counter()
         for member_id, _ in recipients:
@@ -242,16 +254,6 @@ def _treat(campaign: Campaign, treated: list[dict], *, as_of: datetime, params: 
             reason=f"Campaign: {campaign.name}",
         )
         work.flush()
-    if campaign.kind == CampaignKind.BADGE:
-        MemberBadge.objects.bulk_create(
-            MemberBadge(member_id=row["pk"], badge=campaign.badge, awarded_at=as_of) for row in treated
-        )
-    _tasks(campaign, treated, as_of=as_of, params=params)
-    _messages(campaign, recipients, vouchers)
-    Campaign.objects.filter(pk=campaign.pk).update(
-        granted_members=F("granted_members") + len(recipients),
-        granted_points=F("granted_points") + points * len(recipients),
-    )
 
 
 def _recipients(campaign: Campaign, treated: list[dict]) -> list[tuple[int, str]]:
