@@ -120,6 +120,12 @@ class UnitOfWork:
         names = [*query.extra_select, *query.values_select, *query.annotation_select]
         return [dict(zip(names, row, strict=True)) for row in compiler.results_iter(results=[rows])]
 
+    def read_statement(self, sql: str, params: Sequence) -> list[tuple]:
+        """The rows of a read the ORM compiled once and a caller keeps (`query.sql_with_params()`,
+        new parameters each call), read after what is held, in the same round trip. Values come
+        as the database driver gives them (no ORM converters)."""
+        return self._send([(sql, tuple(params))])
+
     def flush(self) -> None:
         """Send what is held, the saved fields last, in one round trip."""
         if self._held or self._dirty:

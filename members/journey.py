@@ -14,7 +14,7 @@ import statistics
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -257,16 +257,43 @@ def _apply(rows: list[dict], *, as_of: datetime, policy: StagePolicy, run=None) 
     )
 
 
+# Stand-ins compiled into the one-member figures statement, swapped for the real values per call.
+_SAMPLE_MEMBER_ID = -7_319_001
+_SAMPLE_AS_OF = datetime(1901, 2, 3, 4, 5, 6, tzinfo=UTC)
+_ONE_MEMBER_COLUMNS = ("stage", *MEMBER_FIELDS, *FIGURES)
+
+
+@functools.cache
+def _one_member_figures(window_days: int) -> tuple[str, tuple]:
+    """`with_stage_figures` narrowed to one member, compiled by the ORM once per window: building
+    the query costs more than running it, on every purchase that may move the stage. The text is
+    the ORM's own, so the per-member and set-based figures cannot disagree; only the parameters
+    change (the stand-ins for member, moment and window start)."""
+    policy = StagePolicy(window_days=window_days)
+    members = Member.objects.filter(pk=_SAMPLE_MEMBER_ID)
+    figures = with_stage_figures(members, as_of=_SAMPLE_AS_OF, policy=policy).values(*_ONE_MEMBER_COLUMNS)
+    sql, params = figures.query.sql_with_params()
+    stand_ins = {_SAMPLE_MEMBER_ID, _SAMPLE_AS_OF, _SAMPLE_AS_OF - timedelta(days=window_days)}
+    if not stand_ins <= set(params):
+        raise AssertionError("the stage figures query no longer takes its member and moments as parameters")
+    return sql, tuple(params)
+
+
 def member_stage_figures(
     *, member_id: int, as_of: datetime, policy: StagePolicy, work: UnitOfWork | None = None
 ) -> dict:
-    """The figures of `with_stage_figures` for one member: the set-based query narrowed to one
-    row, so the two cannot disagree. With `work`, what it holds (this purchase's habits) goes in
-    the same round trip, ahead of the read."""
-    figures = with_stage_figures(Member.objects.filter(pk=member_id), as_of=as_of, policy=policy)
-    figures = figures.values("stage", *MEMBER_FIELDS, *FIGURES)
-    (row,) = work.read(figures) if work is not None else list(figures)
-    return row
+    """The figures of `with_stage_figures` for one member. With `work`, what it holds (this
+    purchase's habits) goes in the same round trip, ahead of the read."""
+    sql, params = _one_member_figures(policy.window_days)
+    since = as_of - timedelta(days=policy.window_days)
+    real = {
+        _SAMPLE_MEMBER_ID: member_id,
+        _SAMPLE_AS_OF: as_of,
+        _SAMPLE_AS_OF - timedelta(days=policy.window_days): since,
+    }
+    bound = [real.get(value, value) if isinstance(value, int | datetime) else value for value in params]
+    (row,) = (work or UnitOfWork()).read_statement(sql, bound)
+    return dict(zip(_ONE_MEMBER_COLUMNS, row, strict=True))
 
 
 def member_stage_refresh(*, member: Member, work: UnitOfWork | None = None) -> None:

@@ -32,7 +32,8 @@ def member_lock(member: Member | int | None = None, *, reference: str | None = N
     """The member row, read fresh and locked until the transaction ends: by instance or id, or
     by `reference` (a public id or card number, as a POS sends either; 404 if unknown)."""
     if reference is not None:
-        found = _locking(Member.objects.filter(**member_reference_filter(reference))).first()
+        # No ordering (unlike first()): the reference is unique.
+        found = next(iter(_locking(Member.objects.filter(**member_reference_filter(reference)))[:1]), None)
         if found is None:
             raise NotFound("No member with this id or card number.", errors={"member": ["Unknown member."]})
         # Every POS request resolves its member here: from now on its log lines name them.
