@@ -34,7 +34,6 @@ from feedback.models import ComplaintStatus, FollowUpKind, FollowUpOutcome, Leav
 from feedback.services import feedback_record, follow_up_record, lost_customer_interview_record
 from jobs.registry import NIGHTLY_ORDER
 from jobs.services import job_run_now
-from loyalty.fastsql import batched_writes
 from members.models import Member, Purchase
 from members.services import member_enroll, member_suspend, purchase_record, purchase_return
 from messaging.models import MessageStatus, OutboxMessage
@@ -486,7 +485,4 @@ class _Campaigns:
 
 
 def build_demo(*, seed: int = 42, members: int = 1500, months: int = 18) -> DemoSummary:
-    # Inside the caller's transaction, writes whose result nobody reads travel with the next
-    # statement, as on the till: a quicker first start, the same rows.
-    with batched_writes():
-        return DemoBuilder(seed=seed, members=members, months=months).build()
+    return DemoBuilder(seed=seed, members=members, months=months).build()

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.errors import Conflict, DomainError, field_error
+from members.locking import member_lock
 from members.models import Member
 from messaging.services import messages_queue_for_staff
 from rewards.ledger import Actor
@@ -129,7 +130,10 @@ def complaint_note(*, complaint: Complaint, note: str, actor) -> ComplaintEvent:
 
 @transaction.atomic
 def complaint_compensate(*, complaint: Complaint, points: int, actor) -> Complaint:
-    """Compensate the member in points, written through the ledger like any other points."""
+    """Compensate the member in points, written through the ledger like any other points. The
+    member is locked before the complaint (the lock order of `members.locking`)."""
+    if complaint.member_id is not None:
+        member_lock(complaint.member_id)
     complaint = _locked(complaint)
     if complaint.member_id is None:
         raise DomainError("This complaint has no member to compensate.", errors={"points": ["No member."]})

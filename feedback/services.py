@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from core.errors import DomainError, field_error
 from members.journey import member_stage_refresh
+from members.locking import member_lock
 from members.models import Member
-from rewards.ledger import lock_member
 
 from .models import MAX_COMMENT, Feedback, FeedbackSource, FollowUp, LostCustomerInterview
 
@@ -17,7 +17,7 @@ from .models import MAX_COMMENT, Feedback, FeedbackSource, FollowUp, LostCustome
 def member_engaged(*, member: Member, at: datetime | None = None) -> None:
     """The member answered a survey or gave feedback: engagement counts towards the target stage.
     Called inside a transaction."""
-    member = lock_member(member)
+    member = member_lock(member)
     Member.objects.filter(pk=member.pk).update(last_engaged_at=at or timezone.now())
     member.last_engaged_at = at or timezone.now()
     member_stage_refresh(member=member)

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from core.chunks import ChunkResult
 from core.errors import DomainError, field_error
 from core.sampling import in_sample
+from members.locking import members_locked
 from members.models import Member, MemberStatus, Purchase
 from messaging.services import message_queue_many
 
@@ -82,7 +83,7 @@ def survey_invitations_create(
     if not chosen:
         return ChunkResult(0, 0)
     # Lock the members so an overlapping run cannot invite them a second time.
-    members = {m.pk: m for m in Member.objects.select_for_update().filter(pk__in=chosen).order_by("pk")}
+    members = {m.pk: m for m in members_locked(Member.objects.filter(pk__in=chosen))}
     invited_meanwhile = set(
         SurveyInvitation.objects.filter(
             member_id__in=chosen, created_at__gt=as_of - timedelta(days=survey.min_days_between_invitations)

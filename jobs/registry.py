@@ -4,6 +4,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.conf import settings
+
 from analytics.aggregates import daily_sales_refresh_since
 from analytics.services import customer_value_fit, member_values_compute
 from campaigns.models import Campaign
@@ -86,6 +88,9 @@ class Job:
     # The ids of the members a run as of a moment may change, given the previous run (None for a
     # full run); returning None means every member.
     candidates: Callable[[datetime, JobRun | None], Iterable[int] | None] | None = None
+    # At most this many members per chunk (else JOB_CHUNK_SIZE): a chunk that locks the members it
+    # writes holds them until it commits.
+    max_chunk_size: Callable[[], int] | None = None
 
 
 JOBS = {
@@ -131,6 +136,9 @@ JOBS = {
             "Run one campaign (params: campaign id): grants, holdout, messages, staff tasks.",
             _run_campaign,
             prepare=_campaign_prepare,
+            # A chunk locks the members it credits until it commits: a till buying for one of
+            # them waits that long (members.locking; BENCHMARKS.md "Campaign lock slices").
+            max_chunk_size=lambda: settings.CAMPAIGN_CHUNK_SIZE,
         ),
         Job(
             "invite_to_surveys",

@@ -47,17 +47,22 @@ def _previous_run(job: Job, as_of: datetime, full: bool) -> JobRun | None:
     return last
 
 
+def _chunk_size(run: JobRun) -> int:
+    limit = JOBS[run.name].max_chunk_size
+    return min(settings.JOB_CHUNK_SIZE, limit()) if limit else settings.JOB_CHUNK_SIZE
+
+
 def _range_chunks(run: JobRun) -> list[JobChunk]:
     bounds = Member.objects.aggregate(low=Min("pk"), high=Max("pk"))
     if bounds["low"] is None:
         return []
-    size = settings.JOB_CHUNK_SIZE
+    size = _chunk_size(run)
     starts = range(bounds["low"], bounds["high"] + 1, size)
     return [JobChunk(run=run, index=index, id_from=start, id_to=start + size) for index, start in enumerate(starts)]
 
 
 def _candidate_chunks(run: JobRun, member_ids: Iterable[int]) -> list[JobChunk]:
-    ids, size = sorted(set(member_ids)), settings.JOB_CHUNK_SIZE
+    ids, size = sorted(set(member_ids)), _chunk_size(run)
     parts = [ids[start : start + size] for start in range(0, len(ids), size)]
     return [
         JobChunk(run=run, index=index, id_from=part[0], id_to=part[-1] + 1, member_ids=part)

@@ -345,6 +345,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Members per chunk of a batch job: small enough for a chunk to finish in seconds, so several
 # workers share a run and a redelivered chunk costs little.
 JOB_CHUNK_SIZE = env.int("JOB_CHUNK_SIZE", default=20000)
+# A campaign chunk holds the members it credits locked until it commits, while tills trade: small
+# enough that a till waits at most ~100 ms on one (BENCHMARKS.md, "Campaign lock slices").
+CAMPAIGN_CHUNK_SIZE = env.int("CAMPAIGN_CHUNK_SIZE", default=500)
 # A chunk claimed this long ago whose worker holds no lock on it any more (the worker died) is
 # queued again by `jobs.requeue_stale_chunks`, which beat runs every minute: a dead worker's
 # chunk runs again within this plus a minute.

@@ -7,24 +7,43 @@ may have moved. Only changed stages are written, so a run with nothing to change
 Every change is a `StageChange` row with the rule that fired and its figures.
 """
 
+import functools
 import itertools
+import operator
 import statistics
 from collections import Counter
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Count, Exists, F, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db import transaction
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.chunks import ChunkResult
 from core.config_cache import ConfigCache
+from core.unit_of_work import UnitOfWork
 from feedback.models import Feedback
 from jobs.incremental import recorded_since
-from loyalty.fastsql import execute_write, insert_instance, update_instance, update_many
 
+from .locking import members_locked
 from .models import (
     ChangeKind,
     HabitDimension,
@@ -69,25 +88,106 @@ def with_stage_figures(members: QuerySet, *, as_of: datetime, policy: StagePolic
     )
 
 
+# --- the stage rule, defined once ---------------------------------------------------------------
+#
+# The rule is data: for each stage, highest first, a condition on the figures. `stage_for` reads
+# it for one member's figures in Python (the purchase path); `stage_expression` renders it to one
+# SQL CASE over the annotated figures (set-based: the nightly baseline, previews).
+
+
+@dataclass(frozen=True)
+class AtLeast:
+    figure: str
+    minimum: int
+
+    def holds(self, figures: Mapping) -> bool:
+        value = figures[self.figure]
+        return value is not None and value >= self.minimum
+
+    def q(self) -> Q:
+        return Q(**{f"{self.figure}__gte": self.minimum})
+
+
+@dataclass(frozen=True)
+class IsTrue:
+    figure: str
+
+    def holds(self, figures: Mapping) -> bool:
+        return bool(figures[self.figure])
+
+    def q(self) -> Q:
+        return Q(**{self.figure: True})
+
+
+@dataclass(frozen=True)
+class IsKnown:
+    figure: str
+
+    def holds(self, figures: Mapping) -> bool:
+        return figures[self.figure] is not None
+
+    def q(self) -> Q:
+        return Q(**{f"{self.figure}__isnull": False})
+
+
+@dataclass(frozen=True)
+class AllOf:
+    parts: tuple
+
+    def holds(self, figures: Mapping) -> bool:
+        return all(part.holds(figures) for part in self.parts)
+
+    def q(self) -> Q:
+        return functools.reduce(operator.and_, (part.q() for part in self.parts))
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    parts: tuple
+
+    def holds(self, figures: Mapping) -> bool:
+        return any(part.holds(figures) for part in self.parts)
+
+    def q(self) -> Q:
+        return functools.reduce(operator.or_, (part.q() for part in self.parts))
+
+
+def stage_rules(policy: StagePolicy) -> list[tuple[str, AtLeast | IsTrue | IsKnown | AllOf | AnyOf]]:
+    """The stages (DOMAIN.md section 1) and their conditions, highest rule first; a member no
+    rule fits is a prospect."""
+    repeat = AtLeast("window_purchases", policy.repeat_min_purchases)
+    promoter = AllOf((AtLeast("latest_nps", policy.advocate_min_nps), IsTrue("reviewed")))
+    broad = AnyOf(
+        (AtLeast("window_categories", policy.core_min_categories), AtLeast("window_channels", policy.core_min_channels))
+    )
+    return [
+        (Stage.ADVOCATE, AllOf((repeat, AnyOf((IsTrue("referral_buyer"), promoter))))),
+        (Stage.CORE, AllOf((AtLeast("window_purchases", policy.core_min_purchases), broad))),
+        (Stage.REPEAT, repeat),
+        (Stage.FIRST_TIME, AtLeast("purchase_count", 1)),
+        (Stage.TARGET, AnyOf((IsTrue("consent_email"), IsTrue("consent_sms"), IsKnown("last_engaged_at")))),
+    ]
+
+
 def stage_for(figures: Mapping, policy: StagePolicy) -> str:
-    """The stage the figures put a member in (DOMAIN.md section 1), highest rule first."""
-    window_purchases = figures["window_purchases"]
-    repeat = window_purchases >= policy.repeat_min_purchases
-    nps = figures["latest_nps"]
-    promoter = nps is not None and nps >= policy.advocate_min_nps and figures["reviewed"]
-    if repeat and (figures["referral_buyer"] or promoter):
-        return Stage.ADVOCATE
-    categories, channels = figures["window_categories"], figures["window_channels"]
-    broad = categories >= policy.core_min_categories or channels >= policy.core_min_channels
-    if window_purchases >= policy.core_min_purchases and broad:
-        return Stage.CORE
-    if repeat:
-        return Stage.REPEAT
-    if figures["purchase_count"] >= 1:
-        return Stage.FIRST_TIME
-    if figures["consent_email"] or figures["consent_sms"] or figures["last_engaged_at"]:
-        return Stage.TARGET
+    """The stage one member's figures put them in: the first rule that holds."""
+    for stage, condition in stage_rules(policy):
+        if condition.holds(figures):
+            return stage
     return Stage.PROSPECT
+
+
+def stage_expression(policy: StagePolicy) -> Case:
+    """The same rule as one SQL CASE over the figures of `with_stage_figures` (set-based)."""
+    whens = [When(condition.q(), then=Value(stage)) for stage, condition in stage_rules(policy)]
+    return Case(*whens, default=Value(Stage.PROSPECT), output_field=CharField())
+
+
+def members_with_stage(members: QuerySet, *, as_of: datetime, policy: StagePolicy) -> QuerySet:
+    """`members` annotated with their figures and `computed_stage` as of `as_of`, in one query: the
+    set-based form of the stage rule (`bench/nightly.py`'s baseline renders it with
+    `.query.sql_with_params()`)."""
+    return with_stage_figures(members, as_of=as_of, policy=policy).annotate(computed_stage=stage_expression(policy))
 
 
 def _reason(stage: str, figures: dict, policy: StagePolicy) -> str:
@@ -157,57 +257,61 @@ def _apply(rows: list[dict], *, as_of: datetime, policy: StagePolicy, run=None) 
     )
 
 
-# The figures of `with_stage_figures` for one member, as one hand-written statement: the purchase
-# path runs it on every purchase, and building the ORM query costs more than running it.
-# tests/members/test_stage_rules.py keeps the two in agreement. Table names come from the models.
-_P, _H, _M, _F = (model._meta.db_table for model in (Purchase, MemberHabit, Member, Feedback))
-_ONE_MEMBER_FIGURES = f"""
-SELECT m.stage, m.purchase_count, m.consent_email, m.consent_sms, m.last_engaged_at,
-    (SELECT COUNT(*) FROM {_P} p WHERE p.member_id = m.id AND p.occurred_at > %(since)s
-        AND p.occurred_at <= %(as_of)s AND p.returned_amount < p.total) AS window_purchases,
-    (SELECT COUNT(*) FROM {_H} h WHERE h.member_id = m.id AND h.dimension = 'category'
-        AND h.last_at > %(since)s) AS window_categories,
-    (SELECT COUNT(*) FROM {_H} h WHERE h.member_id = m.id AND h.dimension = 'channel'
-        AND h.last_at > %(since)s) AS window_channels,
-    EXISTS (SELECT 1 FROM {_M} r WHERE r.referred_by_id = m.id AND r.purchase_count > 0) AS referral_buyer,
-    (SELECT f.nps FROM {_F} f WHERE f.member_id = m.id AND f.nps IS NOT NULL
-        ORDER BY f.created_at DESC, f.id DESC LIMIT 1) AS latest_nps,
-    EXISTS (SELECT 1 FROM {_F} f WHERE f.member_id = m.id AND f.comment <> '') AS reviewed
-FROM {_M} m WHERE m.id = %(member_id)s
-"""  # noqa: S608
+# Stand-ins compiled into the one-member figures statement, swapped for the real values per call.
+_SAMPLE_MEMBER_ID = -7_319_001
+_SAMPLE_AS_OF = datetime(1901, 2, 3, 4, 5, 6, tzinfo=UTC)
+_ONE_MEMBER_COLUMNS = ("stage", *MEMBER_FIELDS, *FIGURES)
 
 
-def member_stage_figures(*, member_id: int, as_of: datetime, policy: StagePolicy) -> dict:
-    moment = connection.ops.adapt_datetimefield_value
-    params = {
-        "member_id": member_id,
-        "as_of": moment(as_of),
-        "since": moment(as_of - timedelta(days=policy.window_days)),
+@functools.cache
+def _one_member_figures(window_days: int) -> tuple[str, tuple]:
+    """`with_stage_figures` narrowed to one member, compiled by the ORM once per window: building
+    the query costs more than running it, on every purchase that may move the stage. The text is
+    the ORM's own, so the per-member and set-based figures cannot disagree; only the parameters
+    change (the stand-ins for member, moment and window start)."""
+    policy = StagePolicy(window_days=window_days)
+    members = Member.objects.filter(pk=_SAMPLE_MEMBER_ID)
+    figures = with_stage_figures(members, as_of=_SAMPLE_AS_OF, policy=policy).values(*_ONE_MEMBER_COLUMNS)
+    sql, params = figures.query.sql_with_params()
+    stand_ins = {_SAMPLE_MEMBER_ID, _SAMPLE_AS_OF, _SAMPLE_AS_OF - timedelta(days=window_days)}
+    if not stand_ins <= set(params):
+        raise AssertionError("the stage figures query no longer takes its member and moments as parameters")
+    return sql, tuple(params)
+
+
+def member_stage_figures(
+    *, member_id: int, as_of: datetime, policy: StagePolicy, work: UnitOfWork | None = None
+) -> dict:
+    """The figures of `with_stage_figures` for one member. With `work`, what it holds (this
+    purchase's habits) goes in the same round trip, ahead of the read."""
+    sql, params = _one_member_figures(policy.window_days)
+    since = as_of - timedelta(days=policy.window_days)
+    real = {
+        _SAMPLE_MEMBER_ID: member_id,
+        _SAMPLE_AS_OF: as_of,
+        _SAMPLE_AS_OF - timedelta(days=policy.window_days): since,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_ONE_MEMBER_FIGURES, params)
-        columns = [col[0] for col in cursor.description]
-        row = dict(zip(columns, cursor.fetchone(), strict=True))
-    row["referral_buyer"], row["reviewed"] = bool(row["referral_buyer"]), bool(row["reviewed"])
-    return row
+    bound = [real.get(value, value) if isinstance(value, int | datetime) else value for value in params]
+    (row,) = (work or UnitOfWork()).read_statement(sql, bound)
+    return dict(zip(_ONE_MEMBER_COLUMNS, row, strict=True))
 
 
-def member_stage_refresh(*, member: Member, write: bool = True) -> set[str]:
-    """Re-evaluate one member's stage now, with the member row locked; returns the member fields
-    that changed. Without `write` the caller stores them (with its own UPDATE); the history row
-    is written either way. The member's in-memory counts are the truth (the caller may not have
-    written them yet)."""
+def member_stage_refresh(*, member: Member, work: UnitOfWork | None = None) -> None:
+    """Re-evaluate one member's stage now, with the member row locked. The member's in-memory
+    counts are the truth (the caller's unit of work may not have sent them yet). Without `work`
+    the change is written at once."""
+    own = work is None
+    work = UnitOfWork() if own else work
     policy, now = stage_policy(), timezone.now()
-    row = member_stage_figures(member_id=member.pk, as_of=now, policy=policy)
+    row = member_stage_figures(member_id=member.pk, as_of=now, policy=policy, work=work)
     row.update(pk=member.pk, stage=member.stage, purchase_count=member.purchase_count)
     row["new"] = stage_for(row, policy)
-    if row["new"] == row["stage"]:
-        return set()
-    insert_instance(_stage_change(row, policy), returning_id=False)
-    member.stage, member.stage_changed_at = row["new"], now
-    if write:
-        update_instance(member, ["stage", "stage_changed_at"])
-    return {"stage", "stage_changed_at"}
+    if row["new"] != row["stage"]:
+        work.insert(_stage_change(row, policy))
+        member.stage, member.stage_changed_at = row["new"], now
+        work.save_fields(member, "stage", "stage_changed_at")
+    if own:
+        work.flush()
 
 
 def _stage_change(row: dict, policy: StagePolicy) -> StageChange:
@@ -232,18 +336,18 @@ def purchase_cannot_move_stage(stage: str, purchase_count: int, policy: StagePol
     return stage == Stage.REPEAT and purchase_count < policy.core_min_purchases
 
 
-def member_stage_after_purchase(*, member: Member) -> set[str]:
-    """The stage side of a purchase (member locked, aggregates counted in memory); returns the
-    member fields to write."""
+def member_stage_after_purchase(*, member: Member, work: UnitOfWork) -> None:
+    """The stage side of a purchase (member locked, aggregates counted in memory)."""
     if purchase_cannot_move_stage(member.stage, member.purchase_count, stage_policy()):
-        return set()
+        return
     if member.purchase_count == 1 and member.stage in (Stage.PROSPECT, Stage.TARGET):
         # One qualifying purchase can satisfy no rule above first-time buyer: no figures needed.
-        return _first_purchase(member)
-    return member_stage_refresh(member=member, write=False)
+        _first_purchase(member, work)
+        return
+    member_stage_refresh(member=member, work=work)
 
 
-def _first_purchase(member: Member) -> set[str]:
+def _first_purchase(member: Member, work: UnitOfWork) -> None:
     now = timezone.now()
     change = StageChange(
         member_id=member.pk,
@@ -254,9 +358,9 @@ def _first_purchase(member: Member) -> set[str]:
         figures={"purchase_count": 1},
         created_at=now,
     )
-    insert_instance(change, returning_id=False)
+    work.insert(change)
     member.stage, member.stage_changed_at = Stage.FIRST_TIME, now
-    return {"stage", "stage_changed_at"}
+    work.save_fields(member, "stage", "stage_changed_at")
 
 
 def stage_candidates(as_of: datetime, previous_run=None) -> set[int] | None:
@@ -299,7 +403,7 @@ def stages_promote(
     rows = _changed_rows(chunk, as_of=as_of, policy=policy)
     if rows:
         # Purchases change stages too; lock the movers and decide again on the locked rows.
-        movers = Member.objects.select_for_update().filter(pk__in=[r["pk"] for r in rows]).order_by("pk")
+        movers = members_locked(Member.objects.filter(pk__in=[r["pk"] for r in rows]))
         ids = list(movers.values_list("pk", flat=True))
         rows = _changed_rows(Member.objects.filter(pk__in=ids), as_of=as_of, policy=policy)
     examined = chunk.count() if member_ids is None else len(member_ids)
@@ -373,9 +477,11 @@ def _refresh_lapse_due(members: QuerySet, *, as_of: datetime, policy: StagePolic
             updates[pk] = Member(pk=pk, lapse_due_at=target[0], lapse_basis_at=target[1])
     # Only the rows about to change are locked, and written only if nobody moved them since they
     # were read (a purchase, or a return resetting the date): the next run works those out again.
-    current = Member.objects.filter(pk__in=updates).select_for_update(no_key=True).order_by("pk")
+    current = members_locked(Member.objects.filter(pk__in=updates))
     unchanged = [updates[pk] for pk, *values in current.values_list(*columns) if tuple(values) == read[pk]]
-    update_many(unchanged, ["lapse_due_at", "lapse_basis_at"])
+    work = UnitOfWork()
+    work.update_rows(unchanged, ["lapse_due_at", "lapse_basis_at"])
+    work.flush()
 
 
 def lapse_candidates(as_of: datetime, previous_run=None) -> QuerySet | None:
@@ -401,10 +507,9 @@ def lapse_detect(
     # the refresh leaves a date the next run works out again.
     due = chunk.filter(lapse_due_at__lt=as_of, lapse_basis_at=F("last_purchase_at"))
     rows = list(
-        due.exclude(lapse_state=LapseState.LAPSED)
-        .select_for_update()
-        .order_by("pk")
-        .values_list("pk", "lapse_state", "last_purchase_at", "lapse_due_at")
+        members_locked(due.exclude(lapse_state=LapseState.LAPSED)).values_list(
+            "pk", "lapse_state", "last_purchase_at", "lapse_due_at"
+        )
     )
     StageChange.objects.bulk_create(
         StageChange(
@@ -422,47 +527,42 @@ def lapse_detect(
     return ChunkResult(examined, len(rows))
 
 
-def member_won_back(*, member: Member, write: bool = True) -> set[str]:
+def member_won_back(*, member: Member, work: UnitOfWork) -> None:
     """A lapsed member bought again (member locked, inside the purchase transaction)."""
     if member.lapse_state != LapseState.LAPSED:
-        return set()
-    StageChange.objects.create(
-        member=member,
-        kind=ChangeKind.LAPSE,
-        from_value=LapseState.LAPSED,
-        to_value=LapseState.WON_BACK,
-        reason="bought again after lapsing",
-        figures={"purchase_at": member.last_purchase_at.isoformat()},
+        return
+    work.insert(
+        StageChange(
+            member=member,
+            kind=ChangeKind.LAPSE,
+            from_value=LapseState.LAPSED,
+            to_value=LapseState.WON_BACK,
+            reason="bought again after lapsing",
+            figures={"purchase_at": member.last_purchase_at.isoformat()},
+            created_at=timezone.now(),
+        )
     )
     member.lapse_state = LapseState.WON_BACK
-    if write:
-        update_instance(member, ["lapse_state"])
-    return {"lapse_state"}
+    work.save_fields(member, "lapse_state")
 
 
 # --- habits --------------------------------------------------------------------------------
 
+# One row per dimension and value: first/last dates take the earlier/later value, so a late
+# upload of an old receipt does not move `last_at` back. A constant statement: the values travel
+# as arrays.
 _HABIT_UPSERT = """
 INSERT INTO members_memberhabit (member_id, dimension, value, first_at, last_at, purchases)
-VALUES {rows}
+SELECT %s, v.dimension, v.value, %s, %s, 1 FROM unnest(%s::varchar[], %s::varchar[]) AS v(dimension, value)
 ON CONFLICT (member_id, dimension, value) DO UPDATE SET
-    first_at = CASE WHEN excluded.first_at < members_memberhabit.first_at
-                    THEN excluded.first_at ELSE members_memberhabit.first_at END,
-    last_at = CASE WHEN excluded.last_at > members_memberhabit.last_at
-                   THEN excluded.last_at ELSE members_memberhabit.last_at END,
+    first_at = LEAST(excluded.first_at, members_memberhabit.first_at),
+    last_at = GREATEST(excluded.last_at, members_memberhabit.last_at),
     purchases = members_memberhabit.purchases + 1
 """
 
 
-def habits_record(*, member: Member, channel: str, categories: set[str], at: datetime) -> None:
-    """Count one purchase towards the member's channel and categories, in one statement.
-
-    First/last dates take the earlier/later value, so a late upload of an old receipt does not
-    move `last_at` back."""
+def habits_record(*, member: Member, work: UnitOfWork, channel: str, categories: set[str], at: datetime) -> None:
+    """Count one purchase towards the member's channel and categories, in one statement."""
     values = [(HabitDimension.CHANNEL, channel)] + [(HabitDimension.CATEGORY, c) for c in sorted(categories) if c]
-    moment = connection.ops.adapt_datetimefield_value(at)
-    params = []
-    for dimension, value in values:
-        params += [member.pk, dimension, value, moment, moment, 1]
-    rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(values))
-    execute_write(_HABIT_UPSERT.format(rows=rows), params)
+    dimensions, names = [str(d) for d, _ in values], [v for _, v in values]
+    work.statement(_HABIT_UPSERT, [member.pk, at, at, dimensions, names])

@@ -7,10 +7,8 @@ from django.db.models import Q, QuerySet
 
 from core.errors import NotFound
 from loyalty import logs
-from loyalty.fastsql import select_one
 
 from .identifiers import CARD_LENGTH, InvalidPhone, normalize_phone
-from .locking import mark_locked
 from .models import Member, Purchase
 
 
@@ -28,19 +26,21 @@ def members_in_chunk(member_id_from: int, member_id_to: int, member_ids: list[in
     return members if member_ids is None else members.filter(pk__in=member_ids)
 
 
-def member_get(*, reference: str, for_update: bool = False) -> Member:
-    """A member by public id or card number, as a POS sends either. With `for_update` (inside a
-    transaction) the row is locked too, so a write service need not read it again."""
+def member_reference_filter(reference: str) -> dict:
+    """The lookup for a member reference: a public id or a card number, as a POS sends either."""
     reference = str(reference).strip()
     public_id = _as_uuid(reference)
-    lookup = {"public_id": public_id} if public_id else {"card_number": reference}
-    # A plain statement: every POS request resolves a member, and the ORM query costs more than the read.
-    member = select_one(Member, for_update=for_update, **lookup)
+    return {"public_id": public_id} if public_id else {"card_number": reference}
+
+
+def member_get(*, reference: str) -> Member:
+    """A member by public id or card number (write services lock it with `members.locking`)."""
+    member = Member.objects.filter(**member_reference_filter(reference)).first()
     if member is None:
         raise NotFound("No member with this id or card number.", errors={"member": ["Unknown member."]})
     # Every POS request resolves its member here: from now on its log lines name them (by public id).
     logs.bind(member=str(member.public_id))
-    return mark_locked(member) if for_update else member
+    return member
 
 
 def member_lookup(*, card_number: str = "", phone: str = "", external_id: str = "") -> Member:

@@ -2,7 +2,9 @@
 
 A purchase and its points are one transaction: the member row is locked first, the purchase and
 its lines are written, the points are credited through the ledger, and the member's cached
-aggregates are moved, so a balance is never out of step with what explains it.
+aggregates are moved, so a balance is never out of step with what explains it. The parts (ledger,
+habits, journey, tiers) decide; one `UnitOfWork` writes (see docs/architecture.md, "How a
+purchase flows").
 """
 
 import uuid
@@ -13,14 +15,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from core.errors import Conflict, DomainError, field_error
-from loyalty.fastsql import insert_instance, insert_rows, update_instance
+from core.unit_of_work import UnitOfWork
 from rewards.earning import BasketLine, Earner, EarnQuote, points_for_basket
-from rewards.ledger import Actor, lock_member
+from rewards.ledger import Actor
 from rewards.services import points_earn_for_purchase, points_reverse_for_return
 from stores.models import Channel, Store
 from tiers.selectors import tier_by_id
@@ -35,6 +36,7 @@ from .journey import (
     member_won_back,
     stage_policy,
 )
+from .locking import member_lock
 from .models import Member, MemberStatus, Purchase, PurchaseLine, Return, ReturnLine
 
 CENT = Decimal("0.01")
@@ -213,7 +215,7 @@ def _earner(member: Member | None) -> Earner:
 
 def purchase_record(
     *,
-    member: Member,
+    member: Member | str,
     store: Store,
     receipt_id: str,
     channel: str,
@@ -222,19 +224,29 @@ def purchase_record(
     lines: Sequence[BasketLine],
     currency: str = "",
     api_key=None,
+    work: UnitOfWork | None = None,
 ) -> Purchase:
     """Record a receipt and credit its points. A receipt id is accepted once per store.
 
-    In the same transaction the member's aggregates, habits, lapse state, stage and tier move; the
-    tier multiplier in force before the purchase applies to its points. Inside a caller's
-    transaction no savepoint is taken (two round trips saved on every POS request): a refusal
-    (a duplicate receipt) rolls back the caller's transaction, so a caller that wants to carry on
-    after one wraps the call in its own `atomic()`.
+    `member` is a member or a reference (public id or card number, as a till sends it); either
+    way the row is read and locked here, in one statement. In the same transaction the member's
+    aggregates, habits, lapse state, stage and tier move; the tier multiplier in force before the
+    purchase applies to its points. The rows go through `work`: given one (the idempotent POS
+    request), the last writes are left for its flush, which carries the stored answer too;
+    without, they are sent before returning.
+
+    Inside a caller's transaction no savepoint is taken (two round trips saved on every POS
+    request): a refusal (a duplicate receipt) rolls back the caller's transaction, so a caller
+    that wants to carry on after one wraps the call in its own `atomic()`.
     """
     currency = currency or settings.DEFAULT_CURRENCY
     _check_basket(currency=currency, total=total, lines=lines, occurred_at=occurred_at)
+    own = work is None
+    work = UnitOfWork() if own else work
     with transaction.atomic(savepoint=False):
-        return _record(
+        member = member_lock(reference=member) if isinstance(member, str) else member_lock(member)
+        purchase = _record(
+            work,
             member=member,
             store=store,
             receipt_id=receipt_id,
@@ -245,12 +257,16 @@ def purchase_record(
             currency=currency,
             api_key=api_key,
         )
+        if own:
+            work.flush()
+    return purchase
 
 
-def _record(*, member, store, receipt_id, channel, occurred_at, total, lines, currency, api_key) -> Purchase:
-    member = lock_member(member)
+def _record(work: UnitOfWork, *, member, store, receipt_id, channel, occurred_at, total, lines, currency, api_key):
     quote = _price(member, store=store, channel=channel, total=total, lines=lines, at=occurred_at)
-    purchase = _insert_purchase(
+    purchase = Purchase(
+        public_id=uuid.uuid4(),
+        created_at=timezone.now(),
         member=member,
         store=store,
         receipt_id=receipt_id,
@@ -262,57 +278,41 @@ def _record(*, member, store, receipt_id, channel, occurred_at, total, lines, cu
         base_points=quote.base_points,
         earn_note=quote.note,
     )
-    insert_rows(
-        PurchaseLine,
-        [
-            {
-                "purchase_id": purchase.pk,
-                "sku": li.sku,
-                "category": li.category,
-                "quantity": li.quantity,
-                "unit_price": li.unit_price,
-            }
-            for li in lines
-        ],
-        returning_ids=False,
-    )
-    points_earn_for_purchase(member=member, purchase=purchase, actor=Actor(store=store, api_key=api_key))
-    changed = _count_purchase(member, purchase)
-    habits_record(member=member, channel=channel, categories={li.category for li in lines}, at=occurred_at)
-    changed |= member_won_back(member=member, write=False)
-    changed |= member_stage_after_purchase(member=member)
-    changed |= tier_after_purchase(member=member)
-    # One UPDATE carries every member field the purchase moved (the row is locked).
-    update_instance(member, sorted(changed))
-    purchase.member = member
-    return purchase
-
-
-def _insert_purchase(**fields) -> Purchase:
-    purchase = Purchase(public_id=uuid.uuid4(), created_at=timezone.now(), **fields)
-    if not insert_instance(purchase, skip_conflicts_on=["store", "receipt_id"]):
+    if not work.insert_returning_id(purchase, skip_conflicts=True):
         raise DuplicateReceipt(
             "This receipt was already recorded for this store.",
             errors={"receipt_id": ["Already recorded for this store."]},
         )
+    work.insert(
+        *(
+            PurchaseLine(
+                purchase=purchase, sku=li.sku, category=li.category, quantity=li.quantity, unit_price=li.unit_price
+            )
+            for li in lines
+        )
+    )
+    points_earn_for_purchase(member=member, purchase=purchase, actor=Actor(store=store, api_key=api_key), work=work)
+    _count_purchase(work, member, purchase)
+    habits_record(member=member, work=work, channel=channel, categories={li.category for li in lines}, at=occurred_at)
+    member_won_back(member=member, work=work)
+    member_stage_after_purchase(member=member, work=work)
+    tier_after_purchase(member=member, work=work)
     return purchase
 
 
-def _count_purchase(member: Member, purchase: Purchase) -> set[str]:
-    """Move the member's aggregates in memory; returns the fields to write. The points balance
-    was already moved in memory by the earn entry."""
+def _count_purchase(work: UnitOfWork, member: Member, purchase: Purchase) -> None:
+    """Move the member's aggregates (the points balance is the ledger's)."""
     member.lifetime_spend += purchase.total
     member.purchase_count += 1
     member.first_purchase_at = min(filter(None, [member.first_purchase_at, purchase.occurred_at]))
     member.last_purchase_at = max(filter(None, [member.last_purchase_at, purchase.occurred_at]))
-    changed = {"points_balance", "lifetime_spend", "purchase_count", "first_purchase_at", "last_purchase_at"}
+    work.save_fields(member, "lifetime_spend", "purchase_count", "first_purchase_at", "last_purchase_at")
     if member.lapse_due_at is None:
         member.lapse_due_at = lapse_due_provisional(member.last_purchase_at, stage_policy())
-        changed.add("lapse_due_at")
+        work.save_fields(member, "lapse_due_at")
     # An earlier lapse date is left alone: when it passes, the nightly job sees it was worked out
     # from an older last purchase and moves it on. Not writing an indexed column here lets
     # PostgreSQL update the member row in place (HOT), without touching its indexes.
-    return changed
 
 
 @transaction.atomic
@@ -324,15 +324,19 @@ def purchase_return(
     amount: Decimal | None = None,
     items: Sequence[ReturnItem] = (),
     api_key=None,
+    work: UnitOfWork | None = None,
 ) -> Return:
     """Take goods back, by amount or by items, and take back the points they earned, pro rata.
 
     Returns of one purchase never add up to more than its total. The points reversed so far are
     recomputed from the cumulative returned amount, so partial returns never drift by rounding and
-    a full return reverses exactly what was earned.
+    a full return reverses exactly what was earned. With `work` the last writes are left to the
+    caller's flush.
     """
-    member = lock_member(purchase.member_id)
-    purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
+    own = work is None
+    work = UnitOfWork() if own else work
+    member = member_lock(purchase.member_id)
+    purchase = Purchase.objects.select_for_update(of=("self",)).get(pk=purchase.pk)
     if (amount is None) == (not items):
         raise field_error("amount", "Give either an amount or items to return.")
     returned_lines = _allocate_items(purchase, items) if items else []
@@ -346,25 +350,27 @@ def purchase_return(
     returned_after = purchase.returned_amount + amount
     points = _points_to_reverse(purchase, returned_after)
     return_record = _insert_return(purchase=purchase, store=store, receipt_id=receipt_id, amount=amount, points=points)
-    _record_returned_lines(return_record, returned_lines)
-    Purchase.objects.filter(pk=purchase.pk).update(
-        returned_amount=F("returned_amount") + amount, points_reversed=F("points_reversed") + points
+    _record_returned_lines(work, return_record, returned_lines)
+    purchase.returned_amount, purchase.points_reversed = returned_after, purchase.points_reversed + points
+    # Held, not saved: the stage figures below read it, in the same round trip.
+    work.update(
+        Purchase.objects.filter(pk=purchase.pk),
+        returned_amount=returned_after,
+        points_reversed=purchase.points_reversed,
     )
     if points:
-        points_reverse_for_return(
-            member=member, return_record=return_record, points=points, actor=Actor(store=store, api_key=api_key)
-        )
+        actor = Actor(store=store, api_key=api_key)
+        points_reverse_for_return(member=member, return_record=return_record, points=points, actor=actor, work=work)
     fully_returned = returned_after == purchase.total
-    Member.objects.filter(pk=member.pk).update(
-        lifetime_spend=F("lifetime_spend") - amount,
-        purchase_count=F("purchase_count") - int(fully_returned),
-        # The purchase gaps changed: the nightly lapse job works the date out again.
-        lapse_due_at=lapse_due_provisional(member.last_purchase_at, stage_policy()),
-        lapse_basis_at=None,
-    )
     member.lifetime_spend -= amount
     member.purchase_count -= int(fully_returned)
-    member_stage_refresh(member=member)
+    # The purchase gaps changed: the nightly lapse job works the date out again.
+    member.lapse_due_at = lapse_due_provisional(member.last_purchase_at, stage_policy())
+    member.lapse_basis_at = None
+    work.save_fields(member, "lifetime_spend", "purchase_count", "lapse_due_at", "lapse_basis_at")
+    member_stage_refresh(member=member, work=work)
+    if own:
+        work.flush()
     return_record.purchase.member = member
     return return_record
 
@@ -410,10 +416,9 @@ def _insert_return(*, purchase, store, receipt_id, amount, points) -> Return:
         ) from None
 
 
-def _record_returned_lines(return_record: Return, returned_lines) -> None:
-    if not returned_lines:
-        return
-    ReturnLine.objects.bulk_create(
-        ReturnLine(return_record=return_record, purchase_line=line, quantity=qty) for line, qty in returned_lines
+def _record_returned_lines(work: UnitOfWork, return_record: Return, returned_lines) -> None:
+    work.insert(
+        *(ReturnLine(return_record=return_record, purchase_line=line, quantity=qty) for line, qty in returned_lines)
     )
-    PurchaseLine.objects.bulk_update({line.pk: line for line, _ in returned_lines}.values(), ["returned_quantity"])
+    for line, _ in returned_lines:
+        work.save_fields(line, "returned_quantity")

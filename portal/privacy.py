@@ -41,11 +41,11 @@ from feedback.models import (
     LostCustomerInterview,
     SurveyInvitation,
 )
+from members.locking import member_lock
 from members.models import Member, MemberStatus, PrivacyAction, PrivacyChannel, PrivacyRecord, Purchase, Return
 from messaging.models import MessageStatus, OutboxMessage
 from portal.models import ConsentChange, OneTimeCode, PortalAccount
 from rewards.catalog import voucher_cancel
-from rewards.ledger import lock_member
 from rewards.models import LedgerEntry, Voucher, VoucherStatus
 from staff.audit import MEMBER_CLOSED, MEMBER_EXPORTED
 from staff.services import audit_record
@@ -257,7 +257,7 @@ def member_close(*, member: Member, channel: str, staff_user=None) -> Closure:
     """Close the account at once: cancel the outstanding vouchers (points come back through the
     voucher service, so the ledger tells why), end every portal session, erase the personal data
     and free texts everywhere, and record the closure. Closing twice is refused."""
-    member = lock_member(member)
+    member = member_lock(member)
     if member.is_closed:
         raise MemberClosed("This account is already closed.")
     now = timezone.now()

@@ -26,12 +26,12 @@ from django.utils.translation import gettext as _
 
 from core.errors import DomainError, NotFound, field_error
 from members.identifiers import InvalidPhone, normalize_phone
+from members.locking import member_lock
 from members.models import Member, MemberStatus
 from messaging.models import MessageChannel, OutboxMessage
 from messaging.services import message_queue_many
 from messaging.unsubscribe import consent_set
 from rewards.catalog import reward_redeem, voucher_cancel
-from rewards.ledger import lock_member
 from rewards.models import Reward, Voucher, VoucherStatus
 
 from .models import ConsentChange, OneTimeCode, PortalAccount, PortalRedeemToken
@@ -195,7 +195,7 @@ def sessions_end_all(*, member: Member) -> int:
 def portal_reward_redeem(*, member: Member, reward_id: int, token: uuid.UUID) -> Voucher:
     """Redeem a catalog reward for the member through the till's own service. The form's token
     makes a double tap return the first voucher instead of paying twice."""
-    member = lock_member(member)  # serialises two taps of the same member before the token check
+    member = member_lock(member)  # serialises two taps of the same member before the token check
     done = PortalRedeemToken.objects.filter(token=token).select_related("voucher").first()
     if done is not None:
         if done.member_id != member.pk:
@@ -233,7 +233,7 @@ def portal_voucher_cancel(*, member: Member, voucher_id: uuid.UUID) -> Voucher:
 def profile_update(*, member: Member, name: str, email: str, language: str, birthday: date | None = None) -> Member:
     """Name, email and message language; the birthday only while none is set (birthday rewards
     depend on it, so it is set once and then changed by staff only)."""
-    member = lock_member(member)
+    member = member_lock(member)
     if language not in dict(settings.LANGUAGES):
         raise field_error("language", _("Choose one of the languages offered."))
     fields = {"name": name.strip(), "email": email.strip().lower(), "language": language}
@@ -251,7 +251,7 @@ def profile_update(*, member: Member, name: str, email: str, language: str, birt
 def consent_change(*, member: Member, channel: str, granted: bool) -> bool:
     """Give or withdraw marketing consent on one channel, recording when. Asking for the state the
     member is already in records nothing; returns whether anything changed."""
-    before = getattr(lock_member(member), f"consent_{channel}")
+    before = getattr(member_lock(member), f"consent_{channel}")
     if before == granted:
         return False
     member = consent_set(member=member, channel=channel, consent=granted)

@@ -14,12 +14,14 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from core.errors import Conflict, DomainError, MemberSuspended, NotFound
+from core.unit_of_work import UnitOfWork
+from members.locking import member_lock
 from members.models import Member
 from stores.access import may_act_on
 from stores.models import Store
 from tiers.selectors import tier_by_id
 
-from .ledger import Actor, Source, lock_member, post_debit, require_balance, restore_credit
+from .ledger import Actor, Source, post_debit, require_balance, restore_credit
 from .models import EntryKind, LedgerEntry, Reward, Voucher, VoucherStatus
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -107,11 +109,21 @@ def _insert_voucher(**fields) -> Voucher:
 
 @transaction.atomic
 def reward_redeem(
-    *, reward: Reward, member: Member, store: Store | None = None, api_key=None, staff_user=None
+    *,
+    reward: Reward,
+    member: Member | str,
+    store: Store | None = None,
+    api_key=None,
+    staff_user=None,
+    work: UnitOfWork | None = None,
 ) -> Voucher:
     """Exchange points for a voucher. Refused (and nothing written) if the member is not eligible,
-    the reward is out of stock or unavailable, or the points do not cover it."""
-    member = lock_member(member)
+    the reward is out of stock or unavailable, or the points do not cover it. `member` is a member
+    or a reference (public id or card number), resolved and locked here; with `work` the last
+    writes are left to the caller's flush."""
+    own = work is None
+    work = UnitOfWork() if own else work
+    member = member_lock(reference=member) if isinstance(member, str) else member_lock(member)
     # One read for the reward and its availability: two reads could see the last item taken in
     # between and call an out-of-stock reward "not available" (403 instead of 409).
     reward = Reward.objects.annotate(is_available=ExpressionWrapper(_available(timezone.now()), BooleanField())).get(
@@ -139,11 +151,14 @@ def reward_redeem(
     )
     post_debit(
         member,
+        work=work,
         kind=EntryKind.REDEEM,
         points=reward.cost_points,
         actor=Actor(store=store, api_key=api_key, staff_user=staff_user, job="" if store or staff_user else "portal"),
         source=Source(voucher=voucher, reason=f"Reward: {reward.name}"),
     )
+    if own:
+        work.flush()
     voucher.member = member
     return voucher
 
@@ -165,11 +180,16 @@ def _require_usable(voucher: Voucher, at: datetime) -> None:
 
 
 @transaction.atomic
-def voucher_consume(*, voucher: Voucher, store: Store, receipt_id: str) -> Voucher:
-    """Use a voucher once: 409 if it was used or cancelled, 410 if it expired."""
-    # Only the voucher row is locked: locking its reward and member too (the joined rows) made a
-    # consume and a redeem or cancel at another till wait on each other in opposite orders.
-    voucher = Voucher.objects.select_for_update(of=("self",)).select_related("reward", "member").get(pk=voucher.pk)
+def voucher_consume(*, voucher: Voucher, store: Store, receipt_id: str, work: UnitOfWork | None = None) -> Voucher:
+    """Use a voucher once: 409 if it was used or cancelled, 410 if it expired. The member is
+    locked first, then the voucher row alone (the lock order of `members.locking`), so a consume
+    and a redeem or cancel at another till never wait on each other in opposite orders. With
+    `work` the write is left to the caller's flush."""
+    own = work is None
+    work = UnitOfWork() if own else work
+    member = member_lock(voucher.member_id)
+    voucher = Voucher.objects.select_for_update(of=("self",)).select_related("reward").get(pk=voucher.pk)
+    voucher.member = member
     now = timezone.now()
     _require_usable(voucher, now)
     voucher.status, voucher.used_at, voucher.used_store, voucher.used_receipt_id = (
@@ -178,12 +198,16 @@ def voucher_consume(*, voucher: Voucher, store: Store, receipt_id: str) -> Vouch
         store,
         receipt_id,
     )
-    voucher.save(update_fields=["status", "used_at", "used_store", "used_receipt_id"])
+    work.save_fields(voucher, "status", "used_at", "used_store", "used_receipt_id")
+    if own:
+        work.flush()
     return voucher
 
 
 @transaction.atomic
-def voucher_cancel(*, voucher: Voucher, store: Store | None = None, api_key=None, staff_user=None) -> Voucher:
+def voucher_cancel(
+    *, voucher: Voucher, store: Store | None = None, api_key=None, staff_user=None, work: UnitOfWork | None = None
+) -> Voucher:
     """Cancel an unused voucher: its points come back (once) and its stock is returned. Only the
     store that issued it (or a chain-wide key, or staff) may: any store can see and use a voucher,
     but undoing a sale is the issuing store's business. A campaign's voucher has no issuing store."""
@@ -191,7 +215,9 @@ def voucher_cancel(*, voucher: Voucher, store: Store | None = None, api_key=None
         raise VoucherOfOtherStore(
             gettext("This voucher was issued by another store (or by a campaign); cancel it there or at head office.")
         )
-    member = lock_member(voucher.member_id)
+    own = work is None
+    work = UnitOfWork() if own else work
+    member = member_lock(voucher.member_id)
     voucher = Voucher.objects.select_for_update(of=("self",)).select_related("reward").get(pk=voucher.pk)
     if voucher.status != VoucherStatus.ISSUED:
         _require_usable(voucher, timezone.now())
@@ -199,6 +225,7 @@ def voucher_cancel(*, voucher: Voucher, store: Store | None = None, api_key=None
     if debit is not None:
         restore_credit(
             member,
+            work=work,
             debit=debit,
             actor=Actor(
                 store=store, api_key=api_key, staff_user=staff_user, job="" if store or staff_user else "portal"
@@ -206,8 +233,10 @@ def voucher_cancel(*, voucher: Voucher, store: Store | None = None, api_key=None
             source=Source(voucher=voucher, reason=f"Voucher {voucher.code} cancelled"),
         )
     if voucher.reward.stock is not None:
-        Reward.objects.filter(pk=voucher.reward_id).update(stock=F("stock") + 1)
+        work.update(Reward.objects.filter(pk=voucher.reward_id), stock=F("stock") + 1)
     voucher.status, voucher.cancelled_at = VoucherStatus.CANCELLED, timezone.now()
-    voucher.save(update_fields=["status", "cancelled_at"])
+    work.save_fields(voucher, "status", "cancelled_at")
+    if own:
+        work.flush()
     voucher.member = member
     return voucher

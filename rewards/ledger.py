@@ -1,26 +1,30 @@
 """Posting to the points ledger: the only code that writes entries, lots and balances.
 
-Callers hold the member row locked (`lock_member`) for the whole transaction, so every points
-movement of one member is serialised and the balance read from the locked row is exact. All
-services lock the member before anything else they lock, which keeps lock order consistent.
+Callers hold the member row locked (`members.locking.member_lock`) for the whole transaction, so
+every points movement of one member is serialised and the balance read from the locked row is
+exact. The ledger decides the rows (entry, lot, consumptions) and the new balance and hands them
+to the caller's `UnitOfWork`; the entry is sent at once (its id is what the lot and consumptions
+point at), the rest with the caller's flush.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from psycopg2 import sql
 
 from core.errors import InsufficientPoints
-from loyalty.fastsql import insert_instance, update_many
-from members.locking import is_locked, mark_locked
+from core.unit_of_work import UnitOfWork
+from members.locking import members_locked
 from members.models import Member
 
 from .models import EntryKind, LedgerEntry, LotConsumption, PointsLot
 
 LOT_BATCH = 50
+# Members an import locks per statement (in primary-key order, as every batch does).
+IMPORT_LOCK_SLICE = 10_000
 
 
 @dataclass(frozen=True)
@@ -56,25 +60,14 @@ class Source:
         }
 
 
-def lock_member(member: Member | int) -> Member:
-    """The member row, locked until the transaction ends. A member already fetched with a lock in
-    this transaction (`member_get(..., for_update=True)`) is used as it is."""
-    if isinstance(member, Member) and is_locked(member):
-        return member
-    member_id = member.pk if isinstance(member, Member) else member
-    # FOR NO KEY UPDATE: as exclusive as FOR UPDATE between member locks, but rows that merely
-    # reference the member (a campaign's vouchers, grants) can still be inserted meanwhile, so a
-    # batch holding some other row can't deadlock with a till holding the member.
-    return mark_locked(Member.objects.select_for_update(no_key=True).get(pk=member_id))
-
-
-def _move_balance(member: Member, points: int, *, write: bool = True) -> None:
-    if write:
-        Member.objects.filter(pk=member.pk).update(points_balance=F("points_balance") + points)
+def _move_balance(work: UnitOfWork, member: Member, points: int) -> None:
     member.points_balance += points
+    work.save_fields(member, "points_balance")
 
 
-def _new_entry(member: Member, *, kind: str, points: int, actor: Actor, source: Source, expires_at=None):
+def _new_entry(
+    work: UnitOfWork, member: Member, *, kind: str, points: int, actor: Actor, source: Source, expires_at=None
+):
     entry = LedgerEntry(
         member=member,
         kind=kind,
@@ -85,7 +78,7 @@ def _new_entry(member: Member, *, kind: str, points: int, actor: Actor, source: 
         **actor.as_fields(),
         **source.as_fields(),
     )
-    insert_instance(entry)
+    work.insert_returning_id(entry)
     return entry
 
 
@@ -97,25 +90,27 @@ def _lot_points(balance: int, points: int) -> int:
 def post_credit(
     member: Member,
     *,
+    work: UnitOfWork,
     kind: str,
     points: int,
     expires_at: datetime,
     actor: Actor,
     source: Source,
-    balance_written_by_caller: bool = False,
 ) -> LedgerEntry:
-    """Add points in a new lot. A negative balance is paid off first; only the rest goes to the lot.
-
-    With `balance_written_by_caller` the caller adds `points` to the stored balance in the UPDATE
-    it makes anyway (the purchase path), in the same transaction."""
+    """Add points in a new lot. A negative balance is paid off first; only the rest goes to the lot."""
     to_lot = _lot_points(member.points_balance, points)
     entry = _new_entry(
-        member, kind=kind, points=points, actor=actor, source=source, expires_at=expires_at if to_lot > 0 else None
+        work,
+        member,
+        kind=kind,
+        points=points,
+        actor=actor,
+        source=source,
+        expires_at=expires_at if to_lot > 0 else None,
     )
     if to_lot > 0:
-        lot = PointsLot(member=member, entry=entry, points=to_lot, remaining=to_lot, expires_at=expires_at)
-        insert_instance(lot, returning_id=False)
-    _move_balance(member, points, write=not balance_written_by_caller)
+        work.insert(PointsLot(member=member, entry=entry, points=to_lot, remaining=to_lot, expires_at=expires_at))
+    _move_balance(work, member, points)
     return entry
 
 
@@ -131,6 +126,7 @@ def require_balance(member: Member, points: int) -> None:
 def post_debit(
     member: Member,
     *,
+    work: UnitOfWork,
     kind: str,
     points: int,
     actor: Actor,
@@ -146,13 +142,15 @@ def post_debit(
     if not allow_negative:
         require_balance(member, points)
     covered = min(points, max(member.points_balance, 0))
-    entry = _new_entry(member, kind=kind, points=-points, actor=actor, source=source)
-    _consume_lots(member, entry, covered, first_lot)
-    _move_balance(member, -points)
+    entry = _new_entry(work, member, kind=kind, points=-points, actor=actor, source=source)
+    _consume_lots(work, member, entry, covered, first_lot)
+    _move_balance(work, member, -points)
     return entry
 
 
-def _consume_lots(member: Member, entry: LedgerEntry, points: int, first_lot: PointsLot | None) -> None:
+def _consume_lots(
+    work: UnitOfWork, member: Member, entry: LedgerEntry, points: int, first_lot: PointsLot | None
+) -> None:
     touched, consumptions, needed = [], [], points
     for lot in _open_lots(member, first_lot):
         if needed == 0:
@@ -164,8 +162,9 @@ def _consume_lots(member: Member, entry: LedgerEntry, points: int, first_lot: Po
         consumptions.append(LotConsumption(entry=entry, lot=lot, points=used))
     if needed:
         raise AssertionError(f"member {member.pk}: lots short by {needed} points; ledger invariant broken")
-    PointsLot.objects.bulk_update(touched, ["remaining"])
-    LotConsumption.objects.bulk_create(consumptions)
+    for lot in touched:
+        work.save_fields(lot, "remaining")
+    work.insert(*consumptions)
 
 
 def _open_lots(member: Member, first_lot: PointsLot | None):
@@ -185,14 +184,16 @@ def _open_lots(member: Member, first_lot: PointsLot | None):
         page = list(lots.filter(after_last)[:LOT_BATCH])
 
 
-def restore_credit(member: Member, *, debit: LedgerEntry, actor: Actor, source: Source) -> LedgerEntry:
+def restore_credit(
+    member: Member, *, work: UnitOfWork, debit: LedgerEntry, actor: Actor, source: Source
+) -> LedgerEntry:
     """Give back what `debit` took, into the lots it took from (latest-expiring first).
 
     A negative balance is paid off first, as with any credit.
     """
     points = -debit.points
     to_restore = points - max(0, -member.points_balance)
-    entry = _new_entry(member, kind="reverse", points=points, actor=actor, source=source)
+    entry = _new_entry(work, member, kind="reverse", points=points, actor=actor, source=source)
     touched = []
     for consumption in debit.consumptions.select_related("lot").order_by("-lot__expires_at", "-lot_id"):
         if to_restore <= 0:
@@ -201,24 +202,23 @@ def restore_credit(member: Member, *, debit: LedgerEntry, actor: Actor, source: 
         consumption.lot.remaining += give
         to_restore -= give
         touched.append(consumption.lot)
-    PointsLot.objects.bulk_update(touched, ["remaining"])
-    _move_balance(member, points)
+    for lot in touched:
+        work.save_fields(lot, "remaining")
+    _move_balance(work, member, points)
     return entry
 
 
-def post_bonus_many(points_by_member: dict[int, int], *, expires_at: datetime, actor: Actor, reason: str) -> dict:
+def post_bonus_many(
+    points_by_member: dict[int, int], *, work: UnitOfWork, expires_at: datetime, actor: Actor, reason: str
+) -> dict:
     """Credit bonus points to many members in a constant number of statements (campaigns).
 
     Locks the members in primary-key order, then writes entries, lots and balances in bulk with
     the same debt rule as `post_credit`. Returns the entries by member id."""
     if not points_by_member:
         return {}
-    balances = dict(
-        Member.objects.select_for_update()
-        .filter(pk__in=points_by_member)
-        .order_by("pk")
-        .values_list("pk", "points_balance")
-    )
+    locked = members_locked(Member.objects.filter(pk__in=points_by_member))
+    balances = dict(locked.values_list("pk", "points_balance"))
     entries = LedgerEntry.objects.bulk_create(
         LedgerEntry(
             member_id=member_id,
@@ -240,9 +240,9 @@ def post_bonus_many(points_by_member: dict[int, int], *, expires_at: datetime, a
                     member_id=entry.member_id, entry=entry, points=to_lot, remaining=to_lot, expires_at=expires_at
                 )
             )
-    PointsLot.objects.bulk_create(lots)
+    work.insert(*lots)
     # The members are locked: their new balances are known exactly.
-    update_many(
+    work.update_rows(
         [Member(pk=pk, points_balance=balances[pk] + points) for pk, points in points_by_member.items()],
         ["points_balance"],
     )
@@ -259,11 +259,11 @@ def import_credits_post(*, table: str, actor_name: str) -> int:
     the purchase's time, so the history reads as it happened. Returns the points credited."""
     source = sql.Identifier(table)
     with connection.cursor() as cursor:
-        cursor.execute(
-            sql.SQL(
-                "SELECT id FROM members_member WHERE id IN (SELECT member_id FROM {}) ORDER BY id FOR NO KEY UPDATE"
-            ).format(source)
-        )
+        cursor.execute(sql.SQL("SELECT DISTINCT member_id FROM {} ORDER BY member_id").format(source))
+        member_ids = [member_id for (member_id,) in cursor.fetchall()]
+    for start in range(0, len(member_ids), IMPORT_LOCK_SLICE):
+        list(members_locked(Member.objects.filter(pk__in=member_ids[start : start + IMPORT_LOCK_SLICE])).values("pk"))
+    with connection.cursor() as cursor:
         cursor.execute(
             sql.SQL(
                 "INSERT INTO rewards_ledgerentry (member_id, kind, points, balance_after, expires_at, purchase_id, "
@@ -297,3 +297,36 @@ def import_credits_post(*, table: str, actor_name: str) -> int:
         )
         cursor.execute(sql.SQL("SELECT coalesce(sum(points), 0) FROM {}").format(source))
         return cursor.fetchone()[0]
+
+
+def post_expiry_many(due_lots, *, work: UnitOfWork, balances: dict[int, int], job: str, reason: str) -> dict[int, int]:
+    """Expire the lots `due_lots` (a queryset of lots with points left, of members locked by the
+    caller, whose balances are `balances`): one entry per member, a consumption per lot, the lots
+    emptied and the balances moved, in a constant number of statements. Returns points by member."""
+    lots = list(due_lots.values_list("pk", "member_id", "remaining"))
+    totals: dict[int, int] = {}
+    for _, member_id, remaining in lots:
+        totals[member_id] = totals.get(member_id, 0) + remaining
+    entries = LedgerEntry.objects.bulk_create(
+        LedgerEntry(
+            member_id=member_id,
+            kind=EntryKind.EXPIRE,
+            points=-total,
+            balance_after=balances[member_id] - total,
+            job=job,
+            reason=reason[:300],
+        )
+        for member_id, total in totals.items()
+    )
+    entry_by_member = {entry.member_id: entry.pk for entry in entries}
+    work.insert(
+        *(
+            LotConsumption(entry_id=entry_by_member[member_id], lot_id=lot_id, points=remaining)
+            for lot_id, member_id, remaining in lots
+        )
+    )
+    work.update_rows([PointsLot(pk=lot_id, remaining=0) for lot_id, _, _ in lots], ["remaining"])
+    work.update_rows(
+        [Member(pk=pk, points_balance=balances[pk] - total) for pk, total in totals.items()], ["points_balance"]
+    )
+    return totals

@@ -10,18 +10,18 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict, DomainError, MemberSuspended, NotFound
-from loyalty.fastsql import insert_instance, update_many
+from core.unit_of_work import UnitOfWork
+from members.locking import member_lock, members_locked
 from members.models import Member, Purchase, Return
 from stores.access import may_act_on
 
 from .earning import earning_setup, lot_expiry
-from .ledger import Actor, Source, lock_member, post_credit, post_debit, require_balance, restore_credit
-from .models import EntryKind, LedgerEntry, LotConsumption, PointsLot, Redemption, RedemptionStatus
+from .ledger import Actor, Source, post_credit, post_debit, post_expiry_many, require_balance, restore_credit
+from .models import EntryKind, LedgerEntry, PointsLot, Redemption, RedemptionStatus
 
 MAX_POINTS_PER_OPERATION = 10_000_000
 
@@ -47,23 +47,27 @@ def _require_points(points: int, field: str = "points") -> None:
         )
 
 
-def points_earn_for_purchase(*, member: Member, purchase: Purchase, actor: Actor) -> LedgerEntry | None:
-    """Credit what `purchase.points_earned` says, in a lot that expires per the policy. The caller
-    (the purchase service) writes the new balance with the member's other aggregates."""
+def points_earn_for_purchase(
+    *, member: Member, purchase: Purchase, actor: Actor, work: UnitOfWork
+) -> LedgerEntry | None:
+    """Credit what `purchase.points_earned` says, in a lot that expires per the policy, through
+    the purchase's unit of work (the balance goes out with the member's other fields)."""
     if purchase.points_earned <= 0:
         return None
     return post_credit(
         member,
+        work=work,
         kind=EntryKind.EARN,
         points=purchase.points_earned,
         expires_at=lot_expiry(purchase.occurred_at),
         actor=actor,
         source=Source(purchase=purchase),
-        balance_written_by_caller=True,
     )
 
 
-def points_reverse_for_return(*, member: Member, return_record: Return, points: int, actor: Actor) -> LedgerEntry:
+def points_reverse_for_return(
+    *, member: Member, return_record: Return, points: int, actor: Actor, work: UnitOfWork
+) -> LedgerEntry:
     """Take back `points` for a return, from the purchase's own lot first.
 
     If the member already spent them, the balance goes below zero; see `post_debit`.
@@ -72,6 +76,7 @@ def points_reverse_for_return(*, member: Member, return_record: Return, points: 
     own_lot = PointsLot.objects.filter(entry__purchase=purchase, entry__kind=EntryKind.EARN).first()
     return post_debit(
         member,
+        work=work,
         kind=EntryKind.REVERSE,
         points=points,
         actor=actor,
@@ -81,29 +86,47 @@ def points_reverse_for_return(*, member: Member, return_record: Return, points: 
     )
 
 
-@transaction.atomic
-def points_redeem(*, member: Member, points: int, receipt_id: str, store, api_key=None) -> Redemption:
-    """Pay with points at a till. Never overdraws: the member row is locked while checking."""
+def points_redeem(
+    *,
+    member: Member | str,
+    points: int,
+    receipt_id: str,
+    store,
+    api_key=None,
+    work: UnitOfWork | None = None,
+) -> Redemption:
+    """Pay with points at a till. Never overdraws: the member row is locked while checking.
+
+    `member` is a member or a reference (public id or card number), resolved and locked here.
+    With `work` the last writes are left to the caller's flush (the stored answer joins them)."""
     _require_points(points)
-    member = lock_member(member)
-    _require_active(member)
-    require_balance(member, points)
-    value = (Decimal(points) * earning_setup().policy.point_value).quantize(Decimal("0.01"), ROUND_HALF_UP)
-    redemption = _insert_redemption(member=member, store=store, receipt_id=receipt_id, points=points, value=value)
-    actor = Actor(store=store, api_key=api_key)
-    post_debit(member, kind=EntryKind.REDEEM, points=points, actor=actor, source=Source(redemption=redemption))
+    with transaction.atomic(savepoint=work is None):
+        own = work is None
+        work = UnitOfWork() if own else work
+        member = member_lock(reference=member) if isinstance(member, str) else member_lock(member)
+        _require_active(member)
+        require_balance(member, points)
+        value = (Decimal(points) * earning_setup().policy.point_value).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        redemption = _insert_redemption(
+            work, member=member, store=store, receipt_id=receipt_id, points=points, value=value
+        )
+        actor = Actor(store=store, api_key=api_key)
+        source = Source(redemption=redemption)
+        post_debit(member, work=work, kind=EntryKind.REDEEM, points=points, actor=actor, source=source)
+        if own:
+            work.flush()
     redemption.member = member
     return redemption
 
 
-def _insert_redemption(*, store, receipt_id: str, **fields) -> Redemption:
+def _insert_redemption(work: UnitOfWork, *, store, receipt_id: str, **fields) -> Redemption:
     """A receipt pays with points once per store, whatever Idempotency-Key its retries carry: a
     second redemption on it (even one racing the first) is refused with the first one's id. The
     unique constraint decides; a concurrent duplicate waits for the first to commit."""
     redemption = Redemption(
         public_id=uuid.uuid4(), created_at=timezone.now(), store=store, receipt_id=receipt_id, **fields
     )
-    if not insert_instance(redemption, skip_conflicts_on=["store", "receipt_id"]):
+    if not work.insert_returning_id(redemption, skip_conflicts=True):
         existing = Redemption.objects.filter(store=store, receipt_id=receipt_id).values_list("public_id", flat=True)
         raise DuplicateRedemptionReceipt(
             _("Points were already redeemed on this receipt at this store."),
@@ -114,25 +137,31 @@ def _insert_redemption(*, store, receipt_id: str, **fields) -> Redemption:
 
 
 @transaction.atomic
-def redemption_cancel(*, redemption: Redemption, store, api_key=None) -> Redemption:
+def redemption_cancel(*, redemption: Redemption, store, api_key=None, work: UnitOfWork | None = None) -> Redemption:
     """Give a redemption's points back, once. Only the store that made it (or a chain-wide key,
-    or staff) may: to another store it does not exist."""
+    or staff) may: to another store it does not exist. With `work` the last writes are left to
+    the caller's flush."""
     if not may_act_on(store=store, api_key=api_key, made_by_store_id=redemption.store_id):
         raise NotFound(_("No such redemption."))
-    member = lock_member(redemption.member_id)
-    redemption = Redemption.objects.select_for_update().get(pk=redemption.pk)
+    own = work is None
+    work = UnitOfWork() if own else work
+    member = member_lock(redemption.member_id)
+    redemption = Redemption.objects.select_for_update(of=("self",)).get(pk=redemption.pk)
     if redemption.status == RedemptionStatus.CANCELLED:
         raise RedemptionAlreadyCancelled("This redemption was already cancelled.")
     debit = LedgerEntry.objects.get(redemption=redemption, kind=EntryKind.REDEEM)
     restore_credit(
         member,
+        work=work,
         debit=debit,
         actor=Actor(store=store, api_key=api_key),
         source=Source(redemption=redemption, reason="redemption cancelled"),
     )
     redemption.status = RedemptionStatus.CANCELLED
     redemption.cancelled_at = timezone.now()
-    redemption.save(update_fields=["status", "cancelled_at"])
+    work.save_fields(redemption, "status", "cancelled_at")
+    if own:
+        work.flush()
     redemption.member = member
     return redemption
 
@@ -146,26 +175,37 @@ def points_adjust(*, member: Member, points: int, reason: str, staff_user) -> Le
     if staff_user is None:
         raise DomainError("A points adjustment must name the staff user making it.")
     _require_points(points)
-    member = lock_member(member)
+    member, work = member_lock(member), UnitOfWork()
     actor, source = Actor(staff_user=staff_user), Source(reason=reason)
     if points > 0:
         expires_at = lot_expiry(timezone.now())
-        return post_credit(
-            member, kind=EntryKind.ADJUST, points=points, expires_at=expires_at, actor=actor, source=source
+        entry = post_credit(
+            member, work=work, kind=EntryKind.ADJUST, points=points, expires_at=expires_at, actor=actor, source=source
         )
-    return post_debit(member, kind=EntryKind.ADJUST, points=-points, actor=actor, source=source)
+    else:
+        entry = post_debit(member, work=work, kind=EntryKind.ADJUST, points=-points, actor=actor, source=source)
+    work.flush()
+    return entry
 
 
 @transaction.atomic
 def points_bonus(*, member: Member, points: int, reason: str, actor: Actor) -> LedgerEntry:
     """Grant bonus points (campaigns, surprises, compensation). Suspended members get nothing."""
     _require_points(points)
-    member = lock_member(member)
+    member, work = member_lock(member), UnitOfWork()
     _require_active(member)
     expires_at = lot_expiry(timezone.now())
-    return post_credit(
-        member, kind=EntryKind.BONUS, points=points, expires_at=expires_at, actor=actor, source=Source(reason=reason)
+    entry = post_credit(
+        member,
+        work=work,
+        kind=EntryKind.BONUS,
+        points=points,
+        expires_at=expires_at,
+        actor=actor,
+        source=Source(reason=reason),
     )
+    work.flush()
+    return entry
 
 
 @dataclass(frozen=True)
@@ -191,29 +231,13 @@ def points_expire(
     if member_ids is not None:
         due = due.filter(member_id__in=member_ids)
     holders = Member.objects.filter(pk__in=due.values("member_id") if member_ids is None else member_ids)
-    locked = dict(holders.select_for_update().order_by("pk").values_list("pk", "points_balance"))
+    locked = dict(members_locked(holders).values_list("pk", "points_balance"))
     if not locked:
         return ExpiryResult(0, 0, 0)
-    due = due.filter(member_id__in=locked)
-    totals = dict(due.order_by().values("member_id").annotate(total=Sum("remaining")).values_list("member_id", "total"))
+    work = UnitOfWork()
     reason = f"lots due by {timezone.localtime(as_of):%Y-%m-%d %H:%M}"
-    entries = LedgerEntry.objects.bulk_create(
-        LedgerEntry(
-            member_id=member_id,
-            kind=EntryKind.EXPIRE,
-            points=-total,
-            balance_after=locked[member_id] - total,
-            job=EXPIRY_JOB,
-            reason=reason,
-        )
-        for member_id, total in totals.items()
+    totals = post_expiry_many(
+        due.filter(member_id__in=locked), work=work, balances=locked, job=EXPIRY_JOB, reason=reason
     )
-    entry_by_member = {entry.member_id: entry.pk for entry in entries}
-    LotConsumption.objects.bulk_create(
-        LotConsumption(entry_id=entry_by_member[member_id], lot_id=lot_id, points=remaining)
-        for lot_id, member_id, remaining in due.values_list("pk", "member_id", "remaining")
-    )
-    # The members are locked: their new balances are known exactly.
-    update_many([Member(pk=pk, points_balance=locked[pk] - total) for pk, total in totals.items()], ["points_balance"])
-    due.update(remaining=0)
+    work.flush()
     return ExpiryResult(len(totals), sum(totals.values()), len(locked))

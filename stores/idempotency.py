@@ -10,14 +10,14 @@ import hashlib
 import re
 from collections.abc import Callable
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import HttpResponse
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from core.errors import DomainError
+from core.unit_of_work import UnitOfWork
 from loyalty import metrics
-from loyalty.fastsql import batched_writes, insert_rows
 
 from .models import IdempotencyRecord
 
@@ -60,47 +60,37 @@ def idempotency_key(request) -> str:
     return key
 
 
-def idempotent(request, write: Callable[[], Response], *, required: bool = True) -> HttpResponse:
+def idempotent(request, write: Callable[[UnitOfWork], Response], *, required: bool = True) -> HttpResponse:
     """Run `write` once per (store, Idempotency-Key); replay its answer to any retry. Where the key
     is optional and absent, `write` simply runs (present but empty, it is refused like any
-    malformed key)."""
+    malformed key).
+
+    `write` gets the request's `UnitOfWork`: a service given it leaves its last writes held, and
+    they go to the database with the stored answer, in one round trip, when `write` returns."""
+    work = UnitOfWork()
     if not required and HEADER not in request.headers:
-        with transaction.atomic(), batched_writes():
-            return write()
+        with transaction.atomic():
+            response = write(work)
+            work.flush()
+            return response
     key = idempotency_key(request)
     store = request.user.store
     fingerprint = request_fingerprint(request)
     with transaction.atomic():
-        record_id = _claim(store_id=store.pk, key=key, fingerprint=fingerprint)
-        if record_id is not None:
-            # The write's result-less statements ride along with the next one, the last with the
-            # stored answer: fewer round trips per POS request.
-            with batched_writes():
-                response = write()
-                content = _RENDERER.render(response.data)
-                _remember(record_id, response.status_code, content)
-            return HttpResponse(content, status=response.status_code, content_type="application/json")
+        record = IdempotencyRecord(store_id=store.pk, key=key, fingerprint=fingerprint, response_body="")
+        # The claim: a concurrent request holding the same key makes this wait until it commits
+        # (then the row is skipped: replay) or rolls back (then the claim is ours).
+        if work.insert_returning_id(record, skip_conflicts=True):
+            response = write(work)
+            record.response_status = response.status_code
+            record.response_body = _RENDERER.render(response.data).decode()
+            work.save_fields(record, "response_status", "response_body")
+            work.flush()
+            return HttpResponse(record.response_body, status=response.status_code, content_type="application/json")
     return _replay(store=store, key=key, fingerprint=fingerprint)
 
 
 _RENDERER = JSONRenderer()
-_TABLE = IdempotencyRecord._meta.db_table
-
-
-def _claim(*, store_id: int, key: str, fingerprint: str) -> int | None:
-    """Insert the record, or return None if the key is taken. A concurrent request holding the
-    same key makes this wait until it commits (then None) or rolls back (then the claim is ours)."""
-    row = {"store_id": store_id, "key": key, "fingerprint": fingerprint, "response_status": None, "response_body": ""}
-    ids = insert_rows(IdempotencyRecord, [row], skip_conflicts_on=["store", "key"])
-    return ids[0] if ids else None
-
-
-def _remember(record_id: int, status: int, content: bytes) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {_TABLE} SET response_status = %s, response_body = %s WHERE id = %s",  # noqa: S608
-            [status, content.decode(), record_id],
-        )
 
 
 def _replay(*, store, key: str, fingerprint: str) -> HttpResponse:

@@ -15,11 +15,11 @@ from django.utils import timezone
 from core.chunks import ChunkResult
 from core.dates import add_months
 from core.errors import field_error
-from loyalty.fastsql import insert_instance, update_instance, update_many
+from core.unit_of_work import UnitOfWork
+from members.locking import member_lock, members_locked
 from members.models import Member
 from members.selectors import members_in_chunk
 from messaging.services import message_queue_many
-from rewards.ledger import lock_member
 
 from .models import Tier, TierChange, TierChangeKind
 from .selectors import (
@@ -38,15 +38,15 @@ VALIDITY_MONTHS = 12
 def _move(
     member: Member,
     *,
+    work: UnitOfWork,
     to: Tier,
     kind: str,
     reason: str,
     valid_until: datetime,
     spend=None,
     staff_user=None,
-    write: bool = True,
-) -> set[str]:
-    """Record the move and set the member's tier; returns the member fields it changed."""
+) -> None:
+    """Record the move and set the member's tier, through `work`."""
     change = TierChange(
         member=member,
         kind=kind,
@@ -58,36 +58,34 @@ def _move(
         staff_user=staff_user,
         created_at=timezone.now(),
     )
-    insert_instance(change, returning_id=False)
+    work.insert(change)
     member.tier, member.tier_valid_until = to, valid_until
-    if write:
-        update_instance(member, ["tier", "tier_valid_until"])
-    return {"tier", "tier_valid_until"}
+    work.save_fields(member, "tier", "tier_valid_until")
 
 
-def tier_after_purchase(*, member: Member) -> set[str]:
+def tier_after_purchase(*, member: Member, work: UnitOfWork) -> None:
     """Upgrade at once when 12-month spend crosses a threshold; the purchase that crosses it counts.
 
-    Runs inside the purchase transaction with the member locked, and leaves the member fields for
-    the purchase's own UPDATE (returned). Rolling spend never exceeds lifetime spend, so most
+    Runs inside the purchase transaction with the member locked; the change goes out with the
+    purchase's unit of work. Rolling spend never exceeds lifetime spend, so most
     purchases skip the spend query: always when the next tier is out of lifetime reach, and for a
     first tier that needs no spend at all.
     """
     current = tier_by_id(member.tier_id)
     following = tier_above(current)
     if following is None or member.lifetime_spend < following.threshold:
-        return set()
+        return
     now = timezone.now()
     spend = qualifying_spend(member=member, as_of=now) if tier_for_spend(member.lifetime_spend).threshold else None
     target = tier_for_spend(spend or 0)
     if target is None or (current is not None and target.rank <= current.rank):
-        return set()
+        return
     kind = TierChangeKind.ENROL if current is None else TierChangeKind.UPGRADE
     reason = (
         f"12-month spend {spend} reached {target.name} ({target.threshold})" if spend is not None else "First purchase"
     )
     valid_until = add_months(now, VALIDITY_MONTHS)
-    return _move(member, to=target, kind=kind, reason=reason, valid_until=valid_until, spend=spend, write=False)
+    _move(member, work=work, to=target, kind=kind, reason=reason, valid_until=valid_until, spend=spend)
 
 
 @transaction.atomic
@@ -99,12 +97,12 @@ def tier_pin(*, member: Member, tier: Tier, until: datetime, reason: str, staff_
         raise field_error("reason", "A reason is required to pin a tier.")
     if until <= timezone.now():
         raise field_error("until", "The pin must end in the future.")
-    member = lock_member(member)
-    _move(
-        member, to=tier, kind=TierChangeKind.PIN, reason=f"Pinned: {reason}", valid_until=until, staff_user=staff_user
-    )
-    Member.objects.filter(pk=member.pk).update(tier_pinned_until=until, tier_pin_reason=reason[:300])
+    member, work = member_lock(member), UnitOfWork()
+    pinned = f"Pinned: {reason}"
+    _move(member, work=work, to=tier, kind=TierChangeKind.PIN, reason=pinned, valid_until=until, staff_user=staff_user)
     member.tier_pinned_until, member.tier_pin_reason = until, reason[:300]
+    work.save_fields(member, "tier_pinned_until", "tier_pin_reason")
+    work.flush()
     return member
 
 
@@ -127,12 +125,10 @@ def tiers_requalify(
     bought but has no tier yet (imported history: the purchase path gives one at the first
     purchase) is placed in the tier their 12-month spend reaches. A rerun finds their validity
     renewed and does nothing."""
-    due = (
+    due = members_locked(
         members_in_chunk(member_id_from, member_id_to, member_ids)
         .filter(Q(tier__isnull=False, tier_valid_until__lte=as_of) | Q(tier__isnull=True, purchase_count__gt=0))
         .exclude(tier_pinned_until__gt=as_of)
-        .select_for_update(of=("self",))
-        .order_by("pk")
     )
     rows = list(
         due.annotate(spend=qualifying_spend_subquery(as_of)).values_list("pk", "tier_id", "tier_valid_until", "spend")
@@ -163,8 +159,10 @@ def tiers_requalify(
             )
         )
         members.append(Member(pk=member_id, tier=target, tier_valid_until=new_validity))
-    TierChange.objects.bulk_create(changes)
-    update_many(members, ["tier", "tier_valid_until"])
+    work = UnitOfWork()
+    work.insert(*changes)
+    work.update_rows(members, ["tier", "tier_valid_until"])
+    work.flush()
     return ChunkResult(len(rows), sum(1 for c in changes if c.to_tier_id != c.from_tier_id))
 
 

@@ -28,7 +28,7 @@ class FeedbackCreateView(APIView):
         description="Give `nps`, `comment` or both (400 with neither). " + ANY_STORE,
     )
     def post(self, request):
-        return idempotent(request, lambda: self._create(request), required=False)
+        return idempotent(request, lambda _work: self._create(request), required=False)
 
     def _create(self, request):
         data = FeedbackInput(data=request.data)
@@ -50,7 +50,7 @@ class ComplaintCreateView(APIView):
         description=ANY_STORE,
     )
     def post(self, request):
-        return idempotent(request, lambda: self._create(request), required=False)
+        return idempotent(request, lambda _work: self._create(request), required=False)
 
     def _create(self, request):
         data = ComplaintInput(data=request.data)

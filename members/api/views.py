@@ -57,7 +57,7 @@ class MemberEnrollView(APIView):
         ),
     )
     def post(self, request):
-        return idempotent(request, lambda: self._create(request), required=False)
+        return idempotent(request, lambda _work: self._create(request), required=False)
 
     def _create(self, request):
         data = MemberEnrollInput(data=request.data)
@@ -137,12 +137,12 @@ class PurchaseCreateView(APIView):
         ),
     )
     def post(self, request):
-        return idempotent(request, lambda: self._create(request))
+        return idempotent(request, lambda work: self._create(request, work))
 
-    def _create(self, request):
+    def _create(self, request, work):
         body = validated_input(PurchaseInput, request.data)
         purchase = services.purchase_record(
-            member=selectors.member_get(reference=body["member"], for_update=True),
+            member=str(body["member"]),
             store=request.user.store,
             receipt_id=body["receipt_id"],
             channel=body["channel"],
@@ -151,6 +151,7 @@ class PurchaseCreateView(APIView):
             total=body["total"],
             lines=_basket_lines(body["items"]),
             api_key=request.auth,
+            work=work,
         )
         return Response(represented(PurchaseOutput, purchase), status=status.HTTP_201_CREATED)
 
@@ -173,9 +174,9 @@ class PurchaseReturnView(APIView):
         ),
     )
     def post(self, request, purchase_id):
-        return idempotent(request, lambda: self._create(request, purchase_id))
+        return idempotent(request, lambda work: self._create(request, purchase_id, work))
 
-    def _create(self, request, purchase_id):
+    def _create(self, request, purchase_id, work):
         body = validated_input(ReturnInput, request.data)
         return_record = services.purchase_return(
             purchase=selectors.purchase_get(public_id=purchase_id),
@@ -184,6 +185,7 @@ class PurchaseReturnView(APIView):
             amount=body.get("amount"),
             items=[services.ReturnItem(i["sku"], i["quantity"]) for i in body.get("items", [])],
             api_key=request.auth,
+            work=work,
         )
         return Response(represented(ReturnOutput, return_record), status=status.HTTP_201_CREATED)
 

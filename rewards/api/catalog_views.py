@@ -59,16 +59,17 @@ class RewardRedeemView(APIView):
         ),
     )
     def post(self, request, reward_id):
-        return idempotent(request, lambda: self._create(request, reward_id))
+        return idempotent(request, lambda work: self._create(request, reward_id, work))
 
-    def _create(self, request, reward_id):
+    def _create(self, request, reward_id, work):
         data = RewardRedeemInput(data=request.data)
         data.is_valid(raise_exception=True)
         voucher = catalog.reward_redeem(
             reward=_reward(reward_id),
-            member=member_get(reference=data.validated_data["member"]),
+            member=str(data.validated_data["member"]),
             store=request.user.store,
             api_key=request.auth,
+            work=work,
         )
         return Response(VoucherOutput(voucher).data, status=status.HTTP_201_CREATED)
 
@@ -96,15 +97,16 @@ class VoucherConsumeView(APIView):
         description=f"Vouchers are good in every store: {ANY_STORE} The using store is recorded.",
     )
     def post(self, request, code):
-        return idempotent(request, lambda: self._consume(request, code))
+        return idempotent(request, lambda work: self._consume(request, code, work))
 
-    def _consume(self, request, code):
+    def _consume(self, request, code, work):
         data = VoucherConsumeInput(data=request.data)
         data.is_valid(raise_exception=True)
         voucher = catalog.voucher_consume(
             voucher=catalog.voucher_get(code=code),
             store=request.user.store,
             receipt_id=data.validated_data["receipt_id"],
+            work=work,
         )
         return Response(VoucherOutput(voucher).data)
 
@@ -126,10 +128,10 @@ class VoucherCancelView(APIView):
         ),
     )
     def post(self, request, code):
-        return idempotent(request, lambda: self._cancel(request, code), required=False)
+        return idempotent(request, lambda work: self._cancel(request, code, work), required=False)
 
-    def _cancel(self, request, code):
+    def _cancel(self, request, code, work):
         voucher = catalog.voucher_cancel(
-            voucher=catalog.voucher_get(code=code), store=request.user.store, api_key=request.auth
+            voucher=catalog.voucher_get(code=code), store=request.user.store, api_key=request.auth, work=work
         )
         return Response(VoucherOutput(voucher).data)

@@ -31,18 +31,19 @@ class RedemptionCreateView(APIView):
         ),
     )
     def post(self, request):
-        return idempotent(request, lambda: self._create(request))
+        return idempotent(request, lambda work: self._create(request, work))
 
-    def _create(self, request):
+    def _create(self, request, work):
         data = RedemptionInput(data=request.data)
         data.is_valid(raise_exception=True)
         body = data.validated_data
         redemption = services.points_redeem(
-            member=member_get(reference=body["member"], for_update=True),
+            member=str(body["member"]),
             points=body["points"],
             receipt_id=body["receipt_id"],
             store=request.user.store,
             api_key=request.auth,
+            work=work,
         )
         return Response(RedemptionOutput(redemption).data, status=status.HTTP_201_CREATED)
 
@@ -71,13 +72,14 @@ class RedemptionCancelView(APIView):
         description=f"{OWN_STORE} With an Idempotency-Key a retry gets the first answer instead of 409.",
     )
     def post(self, request, redemption_id):
-        return idempotent(request, lambda: self._cancel(request, redemption_id), required=False)
+        return idempotent(request, lambda work: self._cancel(request, redemption_id, work), required=False)
 
-    def _cancel(self, request, redemption_id):
+    def _cancel(self, request, redemption_id, work):
         redemption = services.redemption_cancel(
             redemption=selectors.redemption_get(public_id=redemption_id),
             store=request.user.store,
             api_key=request.auth,
+            work=work,
         )
         return Response(RedemptionOutput(redemption).data)
 

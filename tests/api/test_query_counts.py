@@ -11,7 +11,8 @@ pytestmark = pytest.mark.django_db
 
 # Round trips: the savepoint standing in for the transaction, the idempotency claim, the member
 # lock, the purchase, the ledger entry (carrying the lines), the stage figures when the purchase
-# may move the stage, the stored answer (carrying the lot, habits and member update), the release.
+# may move the stage (carrying the lot and habits), the unit of work's flush with the stored
+# answer (carrying the history rows and the one member UPDATE), the release.
 PURCHASE_QUERY_BUDGET = 8
 
 

@@ -1,15 +1,22 @@
-"""The stage rules at their boundaries, and the one-member statement agreeing with the ORM."""
+"""The stage rule at its boundaries, and its per-member and set-based forms agreeing."""
 
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db.models import BooleanField, IntegerField, Value
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from feedback.models import Feedback
-from members.journey import member_stage_figures, stage_for, with_stage_figures
+from members.journey import (
+    member_stage_figures,
+    member_stage_refresh,
+    members_with_stage,
+    stage_expression,
+    stage_for,
+)
 from members.models import Member, Stage, StagePolicy
 from tests.factories import MemberFactory, StoreFactory, buy
 
@@ -128,7 +135,7 @@ def test_window_boundary_is_exclusive_of_the_purchase_exactly_a_window_ago():
     comment=st.sampled_from(["", "great"]),
     referred_buys=st.booleans(),
 )
-def test_one_member_statement_agrees_with_the_orm(ages, categories, nps, comment, referred_buys):
+def test_the_purchase_path_and_the_set_based_rule_place_a_member_alike(ages, categories, nps, comment, referred_buys):
     member, store, now = MemberFactory(), StoreFactory(), timezone.now()
     for age, category in zip(ages, categories, strict=False):
         buy(member, store, "12.00", category=category, occurred_at=now - timedelta(days=age, minutes=1))
@@ -136,12 +143,61 @@ def test_one_member_statement_agrees_with_the_orm(ages, categories, nps, comment
         Feedback.objects.create(member=member, nps=nps, comment=comment)
     if referred_buys:
         buy(MemberFactory(referred_by=member), store, Decimal("5.00"))
+    member.refresh_from_db()
+    member_stage_refresh(member=member)  # the per-member form, after feedback and referrals too
 
-    raw = member_stage_figures(member_id=member.pk, as_of=now, policy=POLICY)
-    orm = with_stage_figures(Member.objects.filter(pk=member.pk), as_of=now, policy=POLICY).values().get()
+    set_based = members_with_stage(Member.objects.filter(pk=member.pk), as_of=timezone.now(), policy=POLICY)
 
-    for key in ("window_purchases", "window_categories", "window_channels", "referral_buyer", "latest_nps", "reviewed"):
-        assert raw[key] == orm[key], key
+    assert set_based.values_list("computed_stage", flat=True).get() == member.stage
+
+
+@pytest.mark.django_db
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    purchase_count=st.integers(0, 8),
+    window_purchases=st.integers(0, 8),
+    window_categories=st.integers(0, 4),
+    window_channels=st.integers(0, 3),
+    referral_buyer=st.booleans(),
+    latest_nps=st.one_of(st.none(), st.integers(0, 10)),
+    reviewed=st.booleans(),
+    consent_email=st.booleans(),
+    consent_sms=st.booleans(),
+    engaged=st.booleans(),
+)
+def test_the_rule_in_python_and_in_sql_agree_on_any_figures(
+    purchase_count, window_purchases, window_categories, window_channels, referral_buyer, latest_nps, reviewed, **rest
+):
+    figures = dict(
+        window_purchases=window_purchases,
+        window_categories=window_categories,
+        window_channels=window_channels,
+        referral_buyer=referral_buyer,
+        latest_nps=latest_nps,
+        reviewed=reviewed,
+    )
+    member = MemberFactory(
+        purchase_count=purchase_count,
+        consent_email=rest["consent_email"],
+        consent_sms=rest["consent_sms"],
+        last_engaged_at=timezone.now() if rest["engaged"] else None,
+    )
+    literal = {name: Value(value, output_field=_FIGURE_TYPES[name]) for name, value in figures.items()}
+    in_sql = Member.objects.filter(pk=member.pk).annotate(**literal).annotate(s=stage_expression(POLICY))
+
+    row = {**figures, "purchase_count": purchase_count, **{k: getattr(member, k) for k in MEMBER_FLAGS}}
+    assert in_sql.values_list("s", flat=True).get() == stage_for(row, POLICY)
+
+
+MEMBER_FLAGS = ("consent_email", "consent_sms", "last_engaged_at")
+_FIGURE_TYPES = {
+    "window_purchases": IntegerField(),
+    "window_categories": IntegerField(),
+    "window_channels": IntegerField(),
+    "referral_buyer": BooleanField(),
+    "latest_nps": IntegerField(),
+    "reviewed": BooleanField(),
+}
 
 
 @given(

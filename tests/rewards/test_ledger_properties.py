@@ -1,7 +1,11 @@
-"""A hypothesis state machine over earn / return / redeem / cancel / expire / adjust.
+"""A hypothesis state machine over earn / return / redeem / cancel / reward / voucher cancel /
+campaign bonus / expire / adjust.
 
-After every step the ledger invariants hold: balance == sum(entries), running balances chain,
-no lot below zero, and the lots hold exactly max(balance, 0).
+Each step goes the way the API and the jobs go: the POS services get the member's card number
+(they resolve and lock it themselves) and the request's unit of work, flushed when the service
+returns, as `stores.idempotency.idempotent` does; the campaign bonus is the bulk ledger path a
+campaign chunk takes. After every step the ledger invariants hold: balance == sum(entries),
+running balances chain, no lot below zero, and the lots hold exactly max(balance, 0).
 """
 
 from datetime import timedelta
@@ -9,17 +13,22 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from core.errors import DomainError
+from core.unit_of_work import UnitOfWork
 from members.models import Member
-from members.services import purchase_return
-from rewards.models import Redemption
+from members.services import purchase_record, purchase_return
+from rewards.catalog import reward_redeem, voucher_cancel
+from rewards.earning import BasketLine
+from rewards.ledger import Actor, post_bonus_many
+from rewards.models import Redemption, Reward, RewardKind, VoucherStatus
 from rewards.services import points_adjust, points_expire, points_redeem, redemption_cancel
-from tests.factories import MemberFactory, StoreFactory, buy
+from tests.factories import MemberFactory, StoreFactory
 from tests.ledger_checks import assert_ledger_consistent
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +44,17 @@ class LedgerMachine(RuleBasedStateMachine):
         self.staff = get_user_model().objects.create_user(username=f"staff{self.member.pk}")
         self.purchases = []
         self.redemptions = []
+        self.vouchers = []
+        self.reward = Reward.objects.create(name="Mug", kind=RewardKind.FREE_PRODUCT, cost_points=40)
         self.clock = timezone.now() - timedelta(days=900)
+
+    def as_the_api_does(self, service, **arguments):
+        """One request: a transaction, the service given the request's unit of work, the flush."""
+        with transaction.atomic():
+            work = UnitOfWork()
+            result = service(**arguments, work=work)
+            work.flush()
+        return result
 
     def balance(self) -> int:
         return Member.objects.get(pk=self.member.pk).points_balance
@@ -43,7 +62,17 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(total=amounts, days=st.integers(min_value=0, max_value=120))
     def earn(self, total, days):
         self.clock = min(self.clock + timedelta(days=days), timezone.now())
-        self.purchases.append(buy(self.member, self.store, total, occurred_at=self.clock))
+        purchase = self.as_the_api_does(
+            purchase_record,
+            member=self.member.card_number,
+            store=self.store,
+            receipt_id=f"P{len(self.purchases)}",
+            channel="store",
+            occurred_at=self.clock,
+            total=total,
+            lines=[BasketLine("SKU-1", "general", 1, total)],
+        )
+        self.purchases.append(purchase)
 
     @precondition(lambda self: self.purchases)
     @rule(data=st.data())
@@ -54,7 +83,8 @@ class LedgerMachine(RuleBasedStateMachine):
         if left <= 0:
             return
         amount = data.draw(st.decimals(min_value=Decimal("0.01"), max_value=left, places=2))
-        purchase_return(purchase=purchase, store=self.store, receipt_id=f"R{purchase.pk}-{left}", amount=amount)
+        receipt = f"R{purchase.pk}-{left}"
+        self.as_the_api_does(purchase_return, purchase=purchase, store=self.store, receipt_id=receipt, amount=amount)
 
     @rule(share=st.integers(min_value=5, max_value=120))
     def redeem(self, share):
@@ -62,8 +92,12 @@ class LedgerMachine(RuleBasedStateMachine):
         points = max(1, self.balance() * share // 100)
         try:
             self.redemptions.append(
-                points_redeem(
-                    member=self.member, points=points, receipt_id=f"S{len(self.redemptions)}-{points}", store=self.store
+                self.as_the_api_does(
+                    points_redeem,
+                    member=self.member.card_number,
+                    points=points,
+                    receipt_id=f"S{len(self.redemptions)}-{points}",
+                    store=self.store,
                 )
             )
         except DomainError as refused:
@@ -74,7 +108,39 @@ class LedgerMachine(RuleBasedStateMachine):
     def cancel(self, data):
         redemption = data.draw(st.sampled_from(self.redemptions))
         if Redemption.objects.get(pk=redemption.pk).status == "completed":
-            redemption_cancel(redemption=redemption, store=self.store)
+            self.as_the_api_does(redemption_cancel, redemption=redemption, store=self.store)
+
+    @rule()
+    def take_a_reward(self):
+        try:
+            voucher = self.as_the_api_does(
+                reward_redeem, reward=self.reward, member=self.member.card_number, store=self.store
+            )
+        except DomainError as refused:
+            assert refused.code == "insufficient_points" and self.reward.cost_points > self.balance()
+        else:
+            self.vouchers.append(voucher)
+
+    @precondition(lambda self: self.vouchers)
+    @rule(data=st.data())
+    def cancel_a_voucher(self, data):
+        voucher = data.draw(st.sampled_from(self.vouchers))
+        voucher.refresh_from_db()
+        if voucher.status == VoucherStatus.ISSUED:
+            self.as_the_api_does(voucher_cancel, voucher=voucher, store=self.store)
+
+    @rule(points=st.integers(min_value=1, max_value=500))
+    def campaign_bonus(self, points):
+        with transaction.atomic():
+            work = UnitOfWork()
+            post_bonus_many(
+                {self.member.pk: points},
+                work=work,
+                expires_at=self.clock + timedelta(days=365),
+                actor=Actor(job="campaign:test"),
+                reason="property test campaign",
+            )
+            work.flush()
 
     @rule(days=st.integers(min_value=0, max_value=1200))
     def expire(self, days):

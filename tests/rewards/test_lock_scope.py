@@ -8,8 +8,8 @@ from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from members.locking import member_lock
 from rewards.catalog import voucher_consume
-from rewards.ledger import lock_member
 from rewards.models import Reward, RewardKind, Voucher
 from tests.factories import MemberFactory, StoreFactory
 
@@ -29,7 +29,7 @@ def test_a_locked_member_still_lets_another_transaction_insert_rows_that_referen
     def till():
         try:
             with transaction.atomic():
-                lock_member(member.pk)
+                member_lock(member.pk)
                 locked.set()
                 done.wait(timeout=30)
         finally:
@@ -51,12 +51,12 @@ def test_a_locked_member_still_lets_another_transaction_insert_rows_that_referen
 
 
 @pytest.mark.django_db
-def test_consuming_a_voucher_locks_the_voucher_row_only():
+def test_consuming_a_voucher_locks_the_member_then_the_voucher_row_only():
     member = MemberFactory()
     voucher = _voucher(member, Reward.objects.create(name="Mug", kind=RewardKind.FREE_PRODUCT, cost_points=1), "V1")
 
     with CaptureQueriesContext(connection) as queries:
         voucher_consume(voucher=voucher, store=StoreFactory(), receipt_id="R-1")
 
-    locking = [q["sql"] for q in queries if "FOR UPDATE" in q["sql"]]
-    assert len(locking) == 1 and locking[0].endswith('FOR UPDATE OF "rewards_voucher"')
+    locking = [q["sql"].rsplit(" FOR ", 1)[1] for q in queries if " FOR " in q["sql"]]
+    assert locking == ['NO KEY UPDATE OF "members_member"', 'UPDATE OF "rewards_voucher"']
