@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import F
 from django.utils import formats, timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from jobs.models import JobRun, RunStatus
@@ -431,13 +432,13 @@ def campaign_dry_run(*, campaign: Campaign, as_of: datetime | None = None) -> Dr
 
 def _check_ready(campaign: Campaign) -> None:
     if campaign.grant_type == GrantType.POINTS and campaign.kind != CampaignKind.PROMOTION and campaign.points <= 0:
-        raise field_error("points", "A points campaign needs a number of points.")
+        raise field_error("points", gettext("A points campaign needs a number of points."))
     if campaign.grant_type == GrantType.VOUCHER and campaign.reward_id is None:
-        raise field_error("reward", "A voucher campaign needs a catalog reward.")
+        raise field_error("reward", gettext("A voucher campaign needs a catalog reward."))
     if campaign.kind == CampaignKind.BADGE and campaign.badge_id is None:
-        raise field_error("badge", "A badge campaign needs a badge.")
+        raise field_error("badge", gettext("A badge campaign needs a badge."))
     if campaign.kind == CampaignKind.PROMOTION and not (campaign.multiplier and campaign.ends_at):
-        raise field_error("multiplier", "A promotion window needs a multiplier and an end date.")
+        raise field_error("multiplier", gettext("A promotion window needs a multiplier and an end date."))
 
 
 @transaction.atomic
@@ -445,7 +446,7 @@ def campaign_launch(*, campaign: Campaign) -> Campaign:
     """Make a draft campaign active. A promotion window gets its earning rule (holdout excluded)."""
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status != CampaignStatus.DRAFT:
-        raise DomainError("Only a draft campaign can be launched.")
+        raise DomainError(gettext("Only a draft campaign can be launched."))
     _check_ready(campaign)
     if campaign.kind == CampaignKind.PROMOTION:
         EarningRule.objects.create(
@@ -481,7 +482,7 @@ def campaigns_due(as_of: datetime):
 def task_complete(*, task: StaffTask, outcome: str, notes: str = "", user=None) -> StaffTask:
     outcome = (outcome or "").strip()
     if not outcome:
-        raise field_error("outcome", "Say how it went.")
+        raise field_error("outcome", gettext("Say how it went."))
     StaffTask.objects.filter(pk=task.pk).update(
         status=TaskStatus.DONE,
         outcome=outcome[:200],

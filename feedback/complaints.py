@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from loyalty.errors import Conflict, DomainError, field_error
 from members.models import Member
@@ -59,9 +60,9 @@ def complaint_file(
     """Open a complaint with its first-response and resolution deadlines from the targets."""
     text = (text or "").strip()
     if not text:
-        raise field_error("text", "Describe the complaint.")
+        raise field_error("text", gettext("Describe the complaint."))
     if len(text) > MAX_COMPLAINT_TEXT:
-        raise field_error("text", f"At most {MAX_COMPLAINT_TEXT} characters.")
+        raise field_error("text", gettext("At most %(count)d characters.") % {"count": MAX_COMPLAINT_TEXT})
     now, target = timezone.now(), _targets(severity)
     complaint = Complaint.objects.create(
         member=member,
@@ -85,7 +86,7 @@ def _locked(complaint: Complaint) -> Complaint:
 def complaint_assign(*, complaint: Complaint, owner, actor) -> Complaint:
     complaint = _locked(complaint)
     if complaint.status == ComplaintStatus.CLOSED:
-        raise ComplaintClosed("This complaint is closed.")
+        raise ComplaintClosed(gettext("This complaint is closed."))
     complaint.owner = owner
     complaint.save(update_fields=["owner", "updated_at"])
     ComplaintEvent.objects.create(complaint=complaint, kind=EventKind.ASSIGNED, note=f"Owner: {owner}", actor=actor)
@@ -100,12 +101,16 @@ def complaint_change_status(
     a resolution text."""
     complaint = _locked(complaint)
     if status not in ALLOWED[complaint.status]:
-        raise field_error("status", f"A {complaint.get_status_display().lower()} complaint cannot become {status}.")
+        raise field_error(
+            "status",
+            gettext("A complaint that is %(current)s cannot become %(new)s.")
+            % {"current": complaint.get_status_display(), "new": status},
+        )
     now, previous = timezone.now(), complaint.status
     if status == ComplaintStatus.RESOLVED:
         resolution = (resolution or complaint.resolution).strip()
         if not resolution:
-            raise field_error("resolution", "Say how the complaint was resolved.")
+            raise field_error("resolution", gettext("Say how the complaint was resolved."))
         complaint.resolution, complaint.resolved_at = resolution, now
     if status == ComplaintStatus.CLOSED:
         complaint.closed_at = now
@@ -123,7 +128,7 @@ def complaint_change_status(
 def complaint_note(*, complaint: Complaint, note: str, actor) -> ComplaintEvent:
     note = (note or "").strip()
     if not note:
-        raise field_error("note", "Write a note.")
+        raise field_error("note", gettext("Write a note."))
     return ComplaintEvent.objects.create(complaint=complaint, kind=EventKind.NOTE, note=note, actor=actor)
 
 
@@ -132,9 +137,11 @@ def complaint_compensate(*, complaint: Complaint, points: int, actor) -> Complai
     """Compensate the member in points, written through the ledger like any other points."""
     complaint = _locked(complaint)
     if complaint.member_id is None:
-        raise DomainError("This complaint has no member to compensate.", errors={"points": ["No member."]})
+        raise DomainError(
+            gettext("This complaint has no member to compensate."), errors={"points": [gettext("No member.")]}
+        )
     if complaint.status == ComplaintStatus.CLOSED:
-        raise ComplaintClosed("This complaint is closed.")
+        raise ComplaintClosed(gettext("This complaint is closed."))
     points_bonus(
         member=complaint.member,
         points=points,

@@ -4,6 +4,7 @@ import re
 import uuid
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from loyalty import logs
 from loyalty.errors import NotFound
@@ -37,7 +38,9 @@ def member_get(*, reference: str, for_update: bool = False) -> Member:
     # A plain statement: every POS request resolves a member, and the ORM query costs more than the read.
     member = select_one(Member, for_update=for_update, **lookup)
     if member is None:
-        raise NotFound("No member with this id or card number.", errors={"member": ["Unknown member."]})
+        raise NotFound(
+            gettext("No member with this id or card number."), errors={"member": [gettext("Unknown member.")]}
+        )
     # Every POS request resolves its member here: from now on its log lines name them (by public id).
     logs.bind(member=str(member.public_id))
     return mark_locked(member) if for_update else member
@@ -52,7 +55,7 @@ def member_lookup(*, card_number: str = "", phone: str = "") -> Member:
         except InvalidPhone:
             member = None
     if member is None:
-        raise NotFound("No member matches.")
+        raise NotFound(gettext("No member matches."))
     logs.bind(member=str(member.public_id))
     return member
 
@@ -85,5 +88,5 @@ def purchase_get(*, public_id) -> Purchase:
     purchase_uuid = _as_uuid(public_id)
     purchase = Purchase.objects.filter(public_id=purchase_uuid).first() if purchase_uuid else None
     if purchase is None:
-        raise NotFound("No such purchase.")
+        raise NotFound(gettext("No such purchase."))
     return purchase

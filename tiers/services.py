@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from jobs.results import ChunkResult
 from loyalty.dates import add_months
@@ -95,9 +96,9 @@ def tier_pin(*, member: Member, tier: Tier, until: datetime, reason: str, staff_
     happen). The tier is valid until the pin ends; requalification then applies as usual."""
     reason = (reason or "").strip()
     if not reason:
-        raise field_error("reason", "A reason is required to pin a tier.")
+        raise field_error("reason", gettext("A reason is required to pin a tier."))
     if until <= timezone.now():
-        raise field_error("until", "The pin must end in the future.")
+        raise field_error("until", gettext("The pin must end in the future."))
     member = lock_member(member)
     _move(
         member, to=tier, kind=TierChangeKind.PIN, reason=f"Pinned: {reason}", valid_until=until, staff_user=staff_user

@@ -1,6 +1,7 @@
 """POS endpoints for members, purchases, returns and quotes. Each view parses, calls one
 service and renders; the rules live in `members.services`."""
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -89,7 +90,9 @@ class MemberLookupView(APIView):
         card_number = request.query_params.get("card_number", "")
         phone = request.query_params.get("phone", "")
         if not card_number and not phone:
-            raise DomainError("Give card_number or phone.", errors={"card_number": ["Give card_number or phone."]})
+            raise DomainError(
+                gettext("Give card_number or phone."), errors={"card_number": [gettext("Give card_number or phone.")]}
+            )
         member = selectors.member_lookup(card_number=card_number, phone=phone)
         return Response(MemberTillOutput(member).data)
 

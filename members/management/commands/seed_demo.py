@@ -2,6 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from loyalty.demo import build_demo
 from members.models import Member
@@ -21,9 +22,9 @@ class Command(BaseCommand):
             if if_empty:
                 self.stdout.write("Demo data: members already exist, nothing loaded.")
                 return
-            raise CommandError("The database already has members; demo data goes into an empty database.")
+            raise CommandError(gettext("The database already has members; demo data goes into an empty database."))
         if not 1 <= members <= 100_000 or not 1 <= months <= 36:
-            raise CommandError("--members must be 1-100000 and --months 1-36.")
+            raise CommandError(gettext("--members must be 1-100000 and --months 1-36."))
         started = time.monotonic()
         with transaction.atomic():
             summary = build_demo(seed=seed, members=members, months=months)
