@@ -10,13 +10,15 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from jobs.models import JobRun, RunStatus
 from jobs.results import ChunkResult
 from loyalty.errors import DomainError, field_error
+from loyalty.i18n import local_day
+from loyalty.i18n import points as points_label
 from loyalty.sampling import bucket, held_out, rank
 from members.models import Member, MemberStatus
 from messaging.services import marketing_channel, message_queue_many
@@ -321,13 +323,14 @@ def _messages(campaign: Campaign, recipients: list[tuple[int, str]], vouchers: l
         member = members[member_id]
         template = templates.get(member.language) or next(iter(templates.values()))
         voucher = vouchers[index] if vouchers else None
-        values = _Blank(
-            name=member.name,
-            points=campaign.points,
-            voucher_code=voucher.code if voucher else "",
-            reward=campaign.reward.name if campaign.reward_id else "",
-            expires=f"{timezone.localtime(voucher.expires_at):%Y-%m-%d}" if voucher else "",
-        )
+        with translation.override(template.language):
+            values = _Blank(
+                name=member.name,
+                points=points_label(campaign.points),
+                voucher_code=voucher.code if voucher else "",
+                reward=campaign.reward.name if campaign.reward_id else "",
+                expires=local_day(voucher.expires_at) if voucher else "",
+            )
         channel = marketing_channel(member)
         queued.append(
             {

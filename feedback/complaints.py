@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from loyalty.admin_display import local_time
 from loyalty.errors import Conflict, DomainError, field_error
 from members.models import Member
 from messaging.services import messages_queue_for_staff
@@ -183,17 +184,26 @@ def complaints_escalate(*, as_of: datetime | None = None) -> int:
 
 
 def _announce_breach(complaint: Complaint, breach: str) -> None:
-    ComplaintEvent.objects.create(complaint=complaint, kind=EventKind.ESCALATED, note=f"Missed the {breach} target")
+    missed = {"response": gettext("Missed the response target"), "resolution": gettext("Missed the resolution target")}
+    ComplaintEvent.objects.create(complaint=complaint, kind=EventKind.ESCALATED, note=missed[breach])
+    # Staff have no language of their own: the message is in LANGUAGE_CODE (the task's language).
+    subject = {
+        "response": gettext("Complaint #%(number)s missed its response target"),
+        "resolution": gettext("Complaint #%(number)s missed its resolution target"),
+    }[breach] % {"number": complaint.pk}
+    body = gettext("%(category)s complaint (%(severity)s), filed %(filed)s, status %(status)s, owner %(owner)s.") % {
+        "category": complaint.get_category_display(),
+        "severity": complaint.severity,
+        "filed": local_time(complaint.created_at),
+        "status": complaint.get_status_display(),
+        "owner": complaint.owner or gettext("nobody"),
+    }
     messages_queue_for_staff(
         users=complaint_managers(),
         kind="complaint_escalation",
         dedupe_prefix=f"complaint-escalation:{complaint.pk}:{breach}",
-        subject=f"Complaint #{complaint.pk} missed its {breach} target",
-        body=(
-            f"{complaint.get_category_display()} complaint ({complaint.severity}), filed "
-            f"{timezone.localtime(complaint.created_at):%Y-%m-%d %H:%M}, status {complaint.get_status_display()}, "
-            f"owner {complaint.owner or 'nobody'}."
-        ),
+        subject=subject,
+        body=body,
     )
 
 

@@ -15,7 +15,7 @@ from django.core import signing
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
@@ -110,14 +110,20 @@ def invitation_url(invitation: SurveyInvitation) -> str:
 
 def _invitation_message(invitation: SurveyInvitation, member: Member) -> dict:
     channel = "email" if member.consent_email and member.email else "sms"
+    with translation.override(member.language):
+        subject = gettext("%(survey)s: two minutes for us?") % {"survey": invitation.survey.name}
+        body = gettext("Thank you for your purchase. Tell us how we did: %(link)s") % {
+            "link": invitation_url(invitation)
+        }
     return {
         "member": member,
         "kind": "survey_invitation",
         "marketing": True,
         "channel": channel,
+        "language": member.language,
         "dedupe_key": f"survey-invitation:{invitation.pk}",
-        "subject": f"{invitation.survey.name}: two minutes for us?",
-        "body": f"Thank you for your purchase. Tell us how we did: {invitation_url(invitation)}",
+        "subject": subject,
+        "body": body,
     }
 
 

@@ -9,13 +9,14 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from jobs.results import ChunkResult
 from loyalty.dates import add_months
 from loyalty.errors import field_error
 from loyalty.fastsql import insert_instance, update_instance, update_many
+from loyalty.i18n import local_day, money
 from members.models import Member
 from members.selectors import members_in_chunk
 from messaging.services import message_queue_many
@@ -191,13 +192,17 @@ def tier_downgrade_notices(
 def _downgrade_notice(member: Member, tier: Tier, lower: Tier) -> dict:
     short = tier.threshold - member.spend
     until = timezone.localtime(member.tier_valid_until).date()
+    with translation.override(member.language):
+        subject = gettext("Keep your %(tier)s status") % {"tier": tier.name}
+        body = gettext(
+            "Your %(tier)s status is valid until %(until)s. Spend %(short)s more by then to keep it; "
+            "otherwise you will move to %(lower)s."
+        ) % {"tier": tier.name, "until": local_day(until), "short": money(short), "lower": lower.name}
     return {
         "member": member,
         "kind": "tier_downgrade_notice",
+        "language": member.language,
         "dedupe_key": f"tier-downgrade:{member.pk}:{until:%Y%m%d}",
-        "subject": f"Keep your {tier.name} status",
-        "body": (
-            f"Your {tier.name} status is valid until {until}. Spend {short} more by then to keep it; "
-            f"otherwise you will move to {lower.name}."
-        ),
+        "subject": subject,
+        "body": body,
     }
