@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from members.models import Member, Stage
+from members.models import Member
 
 
 class CampaignKind(models.TextChoices):
@@ -73,7 +73,8 @@ class Campaign(models.Model):
     stages = models.JSONField(
         default=list,
         blank=True,
-        help_text=f"Only these stages (empty for all): {', '.join(Stage.values)}.",
+        # The stage values are written out (not joined from Stage) so that the text can be translated.
+        help_text=_("Only these stages (empty for all): prospect, target, first_time, repeat, core, advocate."),
         verbose_name=_("stages"),
     )
     min_tier = models.ForeignKey(

@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from members.models import Member, Stage
+from members.models import Member
 from stores.models import Store
 
 
@@ -50,7 +50,8 @@ class Reward(models.Model):
     stages = models.JSONField(
         default=list,
         blank=True,
-        help_text=f"Journey stages allowed (empty for all): {', '.join(Stage.values)}.",
+        # The stage values are written out (not joined from Stage) so that the text can be translated.
+        help_text=_("Journey stages allowed (empty for all): prospect, target, first_time, repeat, core, advocate."),
         verbose_name=_("stages"),
     )
     available_from = models.DateTimeField(null=True, blank=True, verbose_name=_("available from"))
