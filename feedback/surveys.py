@@ -111,7 +111,7 @@ def invitation_url(invitation: SurveyInvitation) -> str:
 def _invitation_message(invitation: SurveyInvitation, member: Member) -> dict:
     channel = "email" if member.consent_email and member.email else "sms"
     with translation.override(member.language):
-        subject = gettext("%(survey)s: two minutes for us?") % {"survey": invitation.survey.name}
+        subject = gettext("%(survey)s: two minutes for us?") % {"survey": invitation.survey.name_in(member.language)}
         body = gettext("Thank you for your purchase. Tell us how we did: %(link)s") % {
             "link": invitation_url(invitation)
         }

@@ -188,3 +188,41 @@ def test_the_template_filters_format_in_the_active_language():
         )
 
     assert html == "¥1,234.50 1,500 2026年1月2日"
+
+
+# --- the default survey -----------------------------------------------------------------------
+
+
+def _survey_page_for(client, store, language):
+    from feedback.models import SurveyInvitation
+    from feedback.surveys import invitation_token
+
+    member = MemberFactory(language=language, consent_email=True)
+    buy(member, store, "100.00")
+    _invite(member)
+    invitation = SurveyInvitation.objects.get(member=member)
+    return client.get(reverse("survey-answer", args=[invitation_token(invitation)]), HTTP_ACCEPT_LANGUAGE="en")
+
+
+@pytest.mark.usefixtures("everyone_invited")
+@pytest.mark.parametrize(
+    ("language", "title", "question", "send"),
+    [
+        ("zh-hans", "会员满意度小调查", "商品质量对您有多重要？（1-5）", "提交"),
+        ("zh-hant", "會員滿意度小調查", "商品品質對您有多重要？（1-5）", "送出"),
+        ("en", "Loyalty check-up", "How important is product quality to you? (1-5)", "Send"),
+    ],
+)
+def test_the_default_survey_is_shown_in_the_members_language(client, store, language, title, question, send):
+    page = _survey_page_for(client, store, language).content.decode()
+
+    assert f"<h1>{title}</h1>" in page
+    assert question in page
+    assert f'<button type="submit">{send}</button>' in page
+
+
+def test_the_default_surveys_english_reads_correctly():
+    texts = set(Survey.objects.get(code="loyalty-indicators").questions.values_list("text", flat=True))
+
+    assert "How important is price to you? (1-5)" in texts
+    assert not [text for text in texts if text.startswith("How important are")]

@@ -16,6 +16,18 @@ class Survey(models.Model):
     code = models.SlugField(max_length=40, unique=True, verbose_name=_("code"))
     name = models.CharField(max_length=120, verbose_name=_("name"))
     intro = models.TextField(blank=True, help_text=_("Shown above the questions."), verbose_name=_("intro"))
+    name_translations = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_('The name in other languages, by language code: {"zh-hant": "...", "en": "..."}.'),
+        verbose_name=_("name in other languages"),
+    )
+    intro_translations = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_('The intro in other languages, by language code: {"zh-hant": "...", "en": "..."}.'),
+        verbose_name=_("intro in other languages"),
+    )
     active = models.BooleanField(default=True, verbose_name=_("active"))
     invite_after_purchase = models.BooleanField(
         default=False,
@@ -54,6 +66,12 @@ class Survey(models.Model):
     def __str__(self):
         return self.name
 
+    def name_in(self, language: str) -> str:
+        return self.name_translations.get(language) or self.name
+
+    def intro_in(self, language: str) -> str:
+        return self.intro_translations.get(language) or self.intro
+
 
 class QuestionKind(models.TextChoices):
     NPS = "nps", _("Would recommend (0-10)")
@@ -74,6 +92,12 @@ class Question(models.Model):
     )
     kind = models.CharField(max_length=10, choices=QuestionKind.choices, verbose_name=_("kind"))
     text = models.CharField(max_length=300, verbose_name=_("text"))
+    text_translations = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_('The question in other languages, by language code: {"zh-hant": "...", "en": "..."}.'),
+        verbose_name=_("text in other languages"),
+    )
     choices = models.JSONField(
         default=list, blank=True, help_text=_("For choice questions: the options."), verbose_name=_("choices")
     )
@@ -87,6 +111,11 @@ class Question(models.Model):
 
     def __str__(self):
         return self.text
+
+    def text_in(self, language: str) -> str:
+        """The question as a member reading `language` sees it (the text itself when there is no
+        translation for that language)."""
+        return self.text_translations.get(language) or self.text
 
 
 class InvitationStatus(models.TextChoices):
