@@ -14,15 +14,23 @@ class CustomerValueFit(models.Model):
     no member had bought twice: expected spend is then the member's own average."""
 
     as_of = models.DateTimeField(_("as of"))
-    r = models.FloatField(help_text=_("BG/NBD: shape of the purchase-rate distribution."))
-    alpha = models.FloatField(help_text=_("BG/NBD: scale (weeks) of the purchase-rate distribution."))
-    a = models.FloatField(help_text=_("BG/NBD: dropout-probability Beta(a, b)."))
-    b = models.FloatField(help_text=_("BG/NBD: dropout-probability Beta(a, b)."))
+    r = models.FloatField(help_text=_("BG/NBD: shape of the purchase-rate distribution."), verbose_name=_("r"))
+    alpha = models.FloatField(
+        help_text=_("BG/NBD: scale (weeks) of the purchase-rate distribution."), verbose_name=_("alpha")
+    )
+    a = models.FloatField(help_text=_("BG/NBD: dropout-probability Beta(a, b)."), verbose_name=_("a"))
+    b = models.FloatField(help_text=_("BG/NBD: dropout-probability Beta(a, b)."), verbose_name=_("b"))
     log_likelihood = models.FloatField(_("BG/NBD log-likelihood"))
     customers = models.PositiveIntegerField(_("customers fitted"), help_text=_("Members with a purchase by then."))
-    p = models.FloatField(null=True, blank=True, help_text=_("Gamma-Gamma: shape of spend per purchase."))
-    q = models.FloatField(null=True, blank=True, help_text=_("Gamma-Gamma: shape of the spend scale."))
-    gamma = models.FloatField(null=True, blank=True, help_text=_("Gamma-Gamma: scale of the spend scale."))
+    p = models.FloatField(
+        null=True, blank=True, help_text=_("Gamma-Gamma: shape of spend per purchase."), verbose_name=_("p")
+    )
+    q = models.FloatField(
+        null=True, blank=True, help_text=_("Gamma-Gamma: shape of the spend scale."), verbose_name=_("q")
+    )
+    gamma = models.FloatField(
+        null=True, blank=True, help_text=_("Gamma-Gamma: scale of the spend scale."), verbose_name=_("gamma")
+    )
     spend_log_likelihood = models.FloatField(_("Gamma-Gamma log-likelihood"), null=True, blank=True)
     repeat_buyers = models.PositiveIntegerField(_("repeat buyers fitted"), default=0)
     converged = models.BooleanField(_("converged"), help_text=_("Whether the optimiser reported convergence."))

@@ -7,46 +7,53 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
-from members.models import Member, Stage
+from members.models import Member
 
 
 class CampaignKind(models.TextChoices):
-    SURPRISE = "surprise", "Surprise and delight"
-    BIRTHDAY = "birthday", "Birthday"
-    WIN_BACK = "win_back", "Win-back"
-    REFERRAL = "referral", "Referral"
-    BADGE = "badge", "Badge"
-    PROMOTION = "promotion", "Promotion window"
+    SURPRISE = "surprise", _("Surprise and delight")
+    BIRTHDAY = "birthday", _("Birthday")
+    WIN_BACK = "win_back", _("Win-back")
+    REFERRAL = "referral", _("Referral")
+    BADGE = "badge", _("Badge")
+    PROMOTION = "promotion", _("Promotion window")
 
 
 class GrantType(models.TextChoices):
-    POINTS = "points", "Bonus points"
-    VOUCHER = "voucher", "A catalog reward as a voucher"
-    TASK = "task", "A staff task only"
+    POINTS = "points", _("Bonus points")
+    VOUCHER = "voucher", _("A catalog reward as a voucher")
+    TASK = "task", _("A staff task only")
 
 
 class CampaignStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    ACTIVE = "active", "Active"
-    PAUSED = "paused", "Paused"
-    ENDED = "ended", "Ended"
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("Active")
+    PAUSED = "paused", _("Paused")
+    ENDED = "ended", _("Ended")
 
 
 class BadgeKind(models.TextChoices):
-    NEW_CATEGORY = "new_category", "First purchase in a new category"
-    NEW_CHANNEL = "new_channel", "First purchase through a new channel"
-    NTH_REVIEW = "nth_review", "N-th review"
+    NEW_CATEGORY = "new_category", _("First purchase in a new category")
+    NEW_CHANNEL = "new_channel", _("First purchase through a new channel")
+    NTH_REVIEW = "nth_review", _("N-th review")
 
 
 class Badge(models.Model):
     """A behaviour reward in the style of Camp eBay: earned once per member."""
 
-    code = models.SlugField(max_length=40, unique=True)
-    name = models.CharField(max_length=80)
-    description = models.CharField(max_length=300, blank=True)
-    kind = models.CharField(max_length=20, choices=BadgeKind.choices)
-    threshold = models.PositiveSmallIntegerField(default=1, help_text="For n-th review: the n.")
+    code = models.SlugField(max_length=40, unique=True, verbose_name=_("code"))
+    name = models.CharField(max_length=80, verbose_name=_("name"))
+    description = models.CharField(max_length=300, blank=True, verbose_name=_("description"))
+    kind = models.CharField(max_length=20, choices=BadgeKind.choices, verbose_name=_("kind"))
+    threshold = models.PositiveSmallIntegerField(
+        default=1, help_text=_("For n-th review: the n."), verbose_name=_("threshold")
+    )
+
+    class Meta:
+        verbose_name = _("badge")
+        verbose_name_plural = _("badges")
 
     def __str__(self):
         return self.name
@@ -55,55 +62,88 @@ class Badge(models.Model):
 class Campaign(models.Model):
     """Who gets what, when, within which budget, with a held-out control group."""
 
-    name = models.CharField(max_length=120)
-    kind = models.CharField(max_length=20, choices=CampaignKind.choices)
-    status = models.CharField(max_length=10, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT)
-    description = models.TextField(blank=True)
+    name = models.CharField(max_length=120, verbose_name=_("name"))
+    kind = models.CharField(max_length=20, choices=CampaignKind.choices, verbose_name=_("kind"))
+    status = models.CharField(
+        max_length=10, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT, verbose_name=_("status")
+    )
+    description = models.TextField(blank=True, verbose_name=_("description"))
 
     # Audience
     stages = models.JSONField(
-        default=list, blank=True, help_text=f"Only these stages (empty for all): {', '.join(Stage.values)}."
+        default=list,
+        blank=True,
+        # The stage values are written out (not joined from Stage) so that the text can be translated.
+        help_text=_("Only these stages (empty for all): prospect, target, first_time, repeat, core, advocate."),
+        verbose_name=_("stages"),
     )
-    min_tier = models.ForeignKey("tiers.Tier", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    min_tier = models.ForeignKey(
+        "tiers.Tier", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("min tier")
+    )
     top_share = models.DecimalField(
         max_digits=3,
         decimal_places=2,
         default=Decimal("0.20"),
         validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(1)],
-        help_text="Surprise: the share of buyers, by 12-month value, to pick from.",
+        help_text=_("Surprise: the share of buyers, by 12-month value, to pick from."),
+        verbose_name=_("top share"),
     )
     quiet_days = models.PositiveSmallIntegerField(
-        default=90, help_text="Surprise: not surprised within this many days."
+        default=90, help_text=_("Surprise: not surprised within this many days."), verbose_name=_("quiet days")
     )
-    badge = models.ForeignKey(Badge, null=True, blank=True, on_delete=models.PROTECT, related_name="campaigns")
+    badge = models.ForeignKey(
+        Badge, null=True, blank=True, on_delete=models.PROTECT, related_name="campaigns", verbose_name=_("badge")
+    )
 
     # What they get
-    grant_type = models.CharField(max_length=10, choices=GrantType.choices, default=GrantType.POINTS)
-    points = models.PositiveIntegerField(default=0)
-    reward = models.ForeignKey("rewards.Reward", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    grant_type = models.CharField(
+        max_length=10, choices=GrantType.choices, default=GrantType.POINTS, verbose_name=_("grant type")
+    )
+    points = models.PositiveIntegerField(default=0, verbose_name=_("points"))
+    reward = models.ForeignKey(
+        "rewards.Reward", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("reward")
+    )
     offer_days = models.PositiveSmallIntegerField(
-        default=30, validators=[MinValueValidator(1)], help_text="How long a voucher is valid; the win-back window."
+        default=30,
+        validators=[MinValueValidator(1)],
+        help_text=_("How long a voucher is valid; the win-back window."),
+        verbose_name=_("offer days"),
     )
     multiplier = models.DecimalField(
-        max_digits=5, decimal_places=2, null=True, blank=True, help_text="Promotion window: points multiplier."
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Promotion window: points multiplier."),
+        verbose_name=_("multiplier"),
     )
     call_top = models.PositiveSmallIntegerField(
-        default=10, help_text="Surprise: a thank-you call task for this many top spenders."
+        default=10,
+        help_text=_("Surprise: a thank-you call task for this many top spenders."),
+        verbose_name=_("call top"),
     )
-    send_cards = models.BooleanField(default=True, help_text="Surprise: a handwritten-card task per member surprised.")
+    send_cards = models.BooleanField(
+        default=True,
+        help_text=_("Surprise: a handwritten-card task per member surprised."),
+        verbose_name=_("send cards"),
+    )
 
     # Budget, control group, schedule
-    max_members = models.PositiveIntegerField(null=True, blank=True)
-    max_points = models.PositiveIntegerField(null=True, blank=True)
-    holdout_percent = models.PositiveSmallIntegerField(default=10, validators=[MaxValueValidator(90)])
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField(null=True, blank=True)
+    max_members = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("max members"))
+    max_points = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("max points"))
+    holdout_percent = models.PositiveSmallIntegerField(
+        default=10, validators=[MaxValueValidator(90)], verbose_name=_("holdout percent")
+    )
+    starts_at = models.DateTimeField(verbose_name=_("starts at"))
+    ends_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ends at"))
 
-    granted_members = models.PositiveIntegerField(default=0, editable=False)
-    granted_points = models.PositiveBigIntegerField(default=0, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    granted_members = models.PositiveIntegerField(default=0, editable=False, verbose_name=_("granted members"))
+    granted_points = models.PositiveBigIntegerField(default=0, editable=False, verbose_name=_("granted points"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
         ordering = ["-starts_at"]
         constraints = [
             models.CheckConstraint(condition=Q(holdout_percent__lte=90), name="campaign_holdout_range"),
@@ -131,12 +171,16 @@ class CampaignMessage(models.Model):
     """The message of a campaign in one language. Placeholders: {name}, {points}, {voucher_code},
     {reward}, {expires}."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="messages")
-    language = models.CharField(max_length=10, default="zh-hans")
-    subject = models.CharField(max_length=200)
-    body = models.TextField()
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="messages", verbose_name=_("campaign")
+    )
+    language = models.CharField(max_length=10, default="zh-hans", verbose_name=_("language"))
+    subject = models.CharField(max_length=200, verbose_name=_("subject"))
+    body = models.TextField(verbose_name=_("body"))
 
     class Meta:
+        verbose_name = _("campaign message")
+        verbose_name_plural = _("campaign messages")
         constraints = [models.UniqueConstraint(fields=["campaign", "language"], name="campaign_message_per_language")]
 
     def __str__(self):
@@ -147,18 +191,31 @@ class CampaignGrant(models.Model):
     """A member's place in a campaign for one period: treated (got the reward) or held out (the
     control group). Unique per campaign, grant key and member, so a rerun grants nothing more."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="grants")
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="campaign_grants")
-    grant_key = models.CharField(max_length=60, help_text="The period or event the grant is for.")
-    holdout = models.BooleanField(default=False)
-    points = models.PositiveIntegerField(default=0)
-    voucher = models.OneToOneField(
-        "rewards.Voucher", null=True, blank=True, on_delete=models.PROTECT, related_name="grant"
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="grants", verbose_name=_("campaign"))
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="campaign_grants", verbose_name=_("member")
     )
-    run = models.ForeignKey("jobs.JobRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    granted_at = models.DateTimeField()
+    grant_key = models.CharField(
+        max_length=60, help_text=_("The period or event the grant is for."), verbose_name=_("grant key")
+    )
+    holdout = models.BooleanField(default=False, verbose_name=_("holdout"))
+    points = models.PositiveIntegerField(default=0, verbose_name=_("points"))
+    voucher = models.OneToOneField(
+        "rewards.Voucher",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="grant",
+        verbose_name=_("voucher"),
+    )
+    run = models.ForeignKey(
+        "jobs.JobRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("run")
+    )
+    granted_at = models.DateTimeField(verbose_name=_("granted at"))
 
     class Meta:
+        verbose_name = _("campaign grant")
+        verbose_name_plural = _("campaign grants")
         ordering = ["-granted_at"]
         constraints = [
             models.UniqueConstraint(fields=["campaign", "grant_key", "member"], name="campaign_grant_once"),
@@ -173,11 +230,13 @@ class CampaignGrant(models.Model):
 
 
 class MemberBadge(models.Model):
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="badges")
-    badge = models.ForeignKey(Badge, on_delete=models.PROTECT, related_name="holders")
-    awarded_at = models.DateTimeField()
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="badges", verbose_name=_("member"))
+    badge = models.ForeignKey(Badge, on_delete=models.PROTECT, related_name="holders", verbose_name=_("badge"))
+    awarded_at = models.DateTimeField(verbose_name=_("awarded at"))
 
     class Meta:
+        verbose_name = _("member badge")
+        verbose_name_plural = _("member badges")
         constraints = [models.UniqueConstraint(fields=["member", "badge"], name="badge_once_per_member")]
 
     def __str__(self):
@@ -185,37 +244,48 @@ class MemberBadge(models.Model):
 
 
 class TaskKind(models.TextChoices):
-    CALL = "call", "Thank-you call"
-    CARD = "card", "Handwritten card"
-    INTERVIEW = "interview", "Lost-customer interview"
-    FOLLOW_UP = "follow_up", "Follow-up"
+    CALL = "call", _("Thank-you call")
+    CARD = "card", _("Handwritten card")
+    INTERVIEW = "interview", _("Lost-customer interview")
+    FOLLOW_UP = "follow_up", _("Follow-up")
 
 
 class TaskStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    DONE = "done", "Done"
-    CANCELLED = "cancelled", "Cancelled"
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class StaffTask(models.Model):
     """The personal part a campaign cannot automate: the CEO's call, the handwritten card, the
     lost-customer interview."""
 
-    kind = models.CharField(max_length=12, choices=TaskKind.choices)
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="staff_tasks")
-    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks")
-    title = models.CharField(max_length=200)
-    due_at = models.DateTimeField()
-    assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    kind = models.CharField(max_length=12, choices=TaskKind.choices, verbose_name=_("kind"))
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="staff_tasks", verbose_name=_("member"))
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks", verbose_name=_("campaign")
     )
-    status = models.CharField(max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
-    outcome = models.CharField(max_length=200, blank=True)
-    notes = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    due_at = models.DateTimeField(verbose_name=_("due at"))
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("assignee"),
+    )
+    status = models.CharField(
+        max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN, verbose_name=_("status")
+    )
+    outcome = models.CharField(max_length=200, blank=True, verbose_name=_("outcome"))
+    notes = models.TextField(blank=True, verbose_name=_("notes"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    completed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("completed at"))
 
     class Meta:
+        verbose_name = _("staff task")
+        verbose_name_plural = _("staff tasks")
         ordering = ["status", "due_at"]
         constraints = [
             models.UniqueConstraint(

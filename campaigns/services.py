@@ -10,11 +10,14 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from core.chunks import ChunkResult
 from core.errors import DomainError, field_error
+from core.i18n import local_day
+from core.i18n import points as points_label
 from core.sampling import bucket, held_out, rank
 from core.unit_of_work import UnitOfWork
 from jobs.models import JobRun, RunStatus
@@ -326,13 +329,14 @@ def _messages(campaign: Campaign, recipients: list[tuple[int, str]], vouchers: l
         member = members[member_id]
         template = templates.get(member.language) or next(iter(templates.values()))
         voucher = vouchers[index] if vouchers else None
-        values = _Blank(
-            name=member.name,
-            points=campaign.points,
-            voucher_code=voucher.code if voucher else "",
-            reward=campaign.reward.name if campaign.reward_id else "",
-            expires=f"{timezone.localtime(voucher.expires_at):%Y-%m-%d}" if voucher else "",
-        )
+        with translation.override(template.language):
+            values = _Blank(
+                name=member.name,
+                points=points_label(campaign.points),
+                voucher_code=voucher.code if voucher else "",
+                reward=campaign.reward.name if campaign.reward_id else "",
+                expires=local_day(voucher.expires_at) if voucher else "",
+            )
         channel = marketing_channel(member)
         queued.append(
             {
@@ -437,13 +441,13 @@ def campaign_dry_run(*, campaign: Campaign, as_of: datetime | None = None) -> Dr
 
 def _check_ready(campaign: Campaign) -> None:
     if campaign.grant_type == GrantType.POINTS and campaign.kind != CampaignKind.PROMOTION and campaign.points <= 0:
-        raise field_error("points", "A points campaign needs a number of points.")
+        raise field_error("points", gettext("A points campaign needs a number of points."))
     if campaign.grant_type == GrantType.VOUCHER and campaign.reward_id is None:
-        raise field_error("reward", "A voucher campaign needs a catalog reward.")
+        raise field_error("reward", gettext("A voucher campaign needs a catalog reward."))
     if campaign.kind == CampaignKind.BADGE and campaign.badge_id is None:
-        raise field_error("badge", "A badge campaign needs a badge.")
+        raise field_error("badge", gettext("A badge campaign needs a badge."))
     if campaign.kind == CampaignKind.PROMOTION and not (campaign.multiplier and campaign.ends_at):
-        raise field_error("multiplier", "A promotion window needs a multiplier and an end date.")
+        raise field_error("multiplier", gettext("A promotion window needs a multiplier and an end date."))
 
 
 @transaction.atomic
@@ -451,7 +455,7 @@ def campaign_launch(*, campaign: Campaign) -> Campaign:
     """Make a draft campaign active. A promotion window gets its earning rule (holdout excluded)."""
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status != CampaignStatus.DRAFT:
-        raise DomainError("Only a draft campaign can be launched.")
+        raise DomainError(gettext("Only a draft campaign can be launched."))
     _check_ready(campaign)
     if campaign.kind == CampaignKind.PROMOTION:
         EarningRule.objects.create(
@@ -487,7 +491,7 @@ def campaigns_due(as_of: datetime):
 def task_complete(*, task: StaffTask, outcome: str, notes: str = "", user=None) -> StaffTask:
     outcome = (outcome or "").strip()
     if not outcome:
-        raise field_error("outcome", "Say how it went.")
+        raise field_error("outcome", gettext("Say how it went."))
     StaffTask.objects.filter(pk=task.pk).update(
         status=TaskStatus.DONE,
         outcome=outcome[:200],

@@ -1,11 +1,15 @@
-"""How the admin prints moments (always in the business time zone, TIME_ZONE, never UTC) and
-durations, and which rows it only shows."""
+"""How the admin prints moments (always in the business time zone, TIME_ZONE, never UTC),
+durations and amounts (in the staff user's language: `¥1,234.00`, see core.i18n)."""
 
 from datetime import timedelta
 
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext
+
+from core.i18n import money, points
+
+__all__ = ["duration_label", "local_date", "local_time", "money", "points"]
 
 
 def local_time(moment) -> str:

@@ -461,12 +461,24 @@ class _Campaigns:
         as_of = timezone.now()
         for spec in specs:
             campaign = Campaign.objects.create(starts_at=as_of - timedelta(days=30), **{"holdout_percent": 10, **spec})
-            CampaignMessage.objects.create(
-                campaign=campaign,
-                language="zh-hans",
-                subject=f"{campaign.name}：{{name}}，您好",
-                body="感谢您一直以来的支持！{points} 积分已到账。{voucher_code}",
-            )
+            for language, subject, body in [
+                (
+                    "zh-hans",
+                    f"{campaign.name}：{{name}}，您好",
+                    "感谢您一直以来的支持！{points} 积分已到账。{voucher_code}",
+                ),
+                (
+                    "zh-hant",
+                    f"{campaign.name}：{{name}}，您好",
+                    "感謝您一直以來的支持！{points} 積分已入帳。{voucher_code}",
+                ),
+                (
+                    "en",
+                    "{name}, a thank-you from us",
+                    "Thank you for being with us! {points} points are yours. {voucher_code}",
+                ),
+            ]:
+                CampaignMessage.objects.create(campaign=campaign, language=language, subject=subject, body=body)
             campaign_launch(campaign=campaign)
             job_run_now(name="campaign", as_of=as_of, params={"campaign": campaign.pk}, triggered_by="demo data")
             self._pull(campaign, by_member)

@@ -8,7 +8,9 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
+from core.admin_display import local_time
 from core.errors import Conflict, DomainError, field_error
 from members.locking import member_lock
 from members.models import Member
@@ -60,9 +62,9 @@ def complaint_file(
     """Open a complaint with its first-response and resolution deadlines from the targets."""
     text = (text or "").strip()
     if not text:
-        raise field_error("text", "Describe the complaint.")
+        raise field_error("text", gettext("Describe the complaint."))
     if len(text) > MAX_COMPLAINT_TEXT:
-        raise field_error("text", f"At most {MAX_COMPLAINT_TEXT} characters.")
+        raise field_error("text", gettext("At most %(count)d characters.") % {"count": MAX_COMPLAINT_TEXT})
     now, target = timezone.now(), _targets(severity)
     complaint = Complaint.objects.create(
         member=member,
@@ -86,7 +88,7 @@ def _locked(complaint: Complaint) -> Complaint:
 def complaint_assign(*, complaint: Complaint, owner, actor) -> Complaint:
     complaint = _locked(complaint)
     if complaint.status == ComplaintStatus.CLOSED:
-        raise ComplaintClosed("This complaint is closed.")
+        raise ComplaintClosed(gettext("This complaint is closed."))
     complaint.owner = owner
     complaint.save(update_fields=["owner", "updated_at"])
     ComplaintEvent.objects.create(complaint=complaint, kind=EventKind.ASSIGNED, note=f"Owner: {owner}", actor=actor)
@@ -101,12 +103,16 @@ def complaint_change_status(
     a resolution text."""
     complaint = _locked(complaint)
     if status not in ALLOWED[complaint.status]:
-        raise field_error("status", f"A {complaint.get_status_display().lower()} complaint cannot become {status}.")
+        raise field_error(
+            "status",
+            gettext("A complaint that is %(current)s cannot become %(new)s.")
+            % {"current": complaint.get_status_display(), "new": status},
+        )
     now, previous = timezone.now(), complaint.status
     if status == ComplaintStatus.RESOLVED:
         resolution = (resolution or complaint.resolution).strip()
         if not resolution:
-            raise field_error("resolution", "Say how the complaint was resolved.")
+            raise field_error("resolution", gettext("Say how the complaint was resolved."))
         complaint.resolution, complaint.resolved_at = resolution, now
     if status == ComplaintStatus.CLOSED:
         complaint.closed_at = now
@@ -124,7 +130,7 @@ def complaint_change_status(
 def complaint_note(*, complaint: Complaint, note: str, actor) -> ComplaintEvent:
     note = (note or "").strip()
     if not note:
-        raise field_error("note", "Write a note.")
+        raise field_error("note", gettext("Write a note."))
     return ComplaintEvent.objects.create(complaint=complaint, kind=EventKind.NOTE, note=note, actor=actor)
 
 
@@ -136,9 +142,11 @@ def complaint_compensate(*, complaint: Complaint, points: int, actor) -> Complai
         member_lock(complaint.member_id)
     complaint = _locked(complaint)
     if complaint.member_id is None:
-        raise DomainError("This complaint has no member to compensate.", errors={"points": ["No member."]})
+        raise DomainError(
+            gettext("This complaint has no member to compensate."), errors={"points": [gettext("No member.")]}
+        )
     if complaint.status == ComplaintStatus.CLOSED:
-        raise ComplaintClosed("This complaint is closed.")
+        raise ComplaintClosed(gettext("This complaint is closed."))
     points_bonus(
         member=complaint.member,
         points=points,
@@ -180,17 +188,26 @@ def complaints_escalate(*, as_of: datetime | None = None) -> int:
 
 
 def _announce_breach(complaint: Complaint, breach: str) -> None:
-    ComplaintEvent.objects.create(complaint=complaint, kind=EventKind.ESCALATED, note=f"Missed the {breach} target")
+    missed = {"response": gettext("Missed the response target"), "resolution": gettext("Missed the resolution target")}
+    ComplaintEvent.objects.create(complaint=complaint, kind=EventKind.ESCALATED, note=missed[breach])
+    # Staff have no language of their own: the message is in LANGUAGE_CODE (the task's language).
+    subject = {
+        "response": gettext("Complaint #%(number)s missed its response target"),
+        "resolution": gettext("Complaint #%(number)s missed its resolution target"),
+    }[breach] % {"number": complaint.pk}
+    body = gettext("%(category)s complaint (%(severity)s), filed %(filed)s, status %(status)s, owner %(owner)s.") % {
+        "category": complaint.get_category_display(),
+        "severity": complaint.severity,
+        "filed": local_time(complaint.created_at),
+        "status": complaint.get_status_display(),
+        "owner": complaint.owner or gettext("nobody"),
+    }
     messages_queue_for_staff(
         users=complaint_managers(),
         kind="complaint_escalation",
         dedupe_prefix=f"complaint-escalation:{complaint.pk}:{breach}",
-        subject=f"Complaint #{complaint.pk} missed its {breach} target",
-        body=(
-            f"{complaint.get_category_display()} complaint ({complaint.severity}), filed "
-            f"{timezone.localtime(complaint.created_at):%Y-%m-%d %H:%M}, status {complaint.get_status_display()}, "
-            f"owner {complaint.owner or 'nobody'}."
-        ),
+        subject=subject,
+        body=body,
     )
 
 

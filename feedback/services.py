@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.errors import DomainError, field_error
 from members.journey import member_stage_refresh
@@ -37,11 +38,13 @@ def feedback_record(
     wherever they are shown."""
     comment = (comment or "").strip()
     if nps is None and not comment:
-        raise DomainError("Give an NPS score, a comment, or both.", errors={"nps": ["Give nps or comment."]})
+        raise DomainError(
+            gettext("Give an NPS score, a comment, or both."), errors={"nps": [gettext("Give nps or comment.")]}
+        )
     if nps is not None and not 0 <= nps <= 10:
-        raise field_error("nps", "NPS is a whole number from 0 to 10.")
+        raise field_error("nps", gettext("NPS is a whole number from 0 to 10."))
     if len(comment) > MAX_COMMENT:
-        raise field_error("comment", f"At most {MAX_COMMENT} characters.")
+        raise field_error("comment", gettext("At most %(count)d characters.") % {"count": MAX_COMMENT})
     feedback = Feedback.objects.create(
         member=member, store=store, nps=nps, comment=comment, source=source, survey_response=survey_response
     )

@@ -15,7 +15,8 @@ from django.core import signing
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from core.chunks import ChunkResult
@@ -110,14 +111,20 @@ def invitation_url(invitation: SurveyInvitation) -> str:
 
 def _invitation_message(invitation: SurveyInvitation, member: Member) -> dict:
     channel = "email" if member.consent_email and member.email else "sms"
+    with translation.override(member.language):
+        subject = gettext("%(survey)s: two minutes for us?") % {"survey": invitation.survey.name_in(member.language)}
+        body = gettext("Thank you for your purchase. Tell us how we did: %(link)s") % {
+            "link": invitation_url(invitation)
+        }
     return {
         "member": member,
         "kind": "survey_invitation",
         "marketing": True,
         "channel": channel,
+        "language": member.language,
         "dedupe_key": f"survey-invitation:{invitation.pk}",
-        "subject": f"{invitation.survey.name}: two minutes for us?",
-        "body": f"Thank you for your purchase. Tell us how we did: {invitation_url(invitation)}",
+        "subject": subject,
+        "body": body,
     }
 
 
@@ -126,19 +133,19 @@ def invitation_from_token(token: str) -> SurveyInvitation:
     try:
         public_id = uuid.UUID(signing.loads(token, salt=SIGNING_SALT))
     except (signing.BadSignature, ValueError, TypeError):
-        raise InvitationUnusable("This link is not valid.") from None
+        raise InvitationUnusable(gettext("This link is not valid.")) from None
     invitation = SurveyInvitation.objects.select_related("survey", "member").filter(public_id=public_id).first()
     if invitation is None:
-        raise InvitationUnusable("This link is not valid.")
+        raise InvitationUnusable(gettext("This link is not valid."))
     _require_usable(invitation)
     return invitation
 
 
 def _require_usable(invitation: SurveyInvitation) -> None:
     if invitation.status == InvitationStatus.ANSWERED:
-        raise InvitationUnusable("This survey was already answered. Thank you!")
+        raise InvitationUnusable(gettext("This survey was already answered. Thank you!"))
     if invitation.expires_at <= timezone.now():
-        raise InvitationUnusable("This survey link has expired.")
+        raise InvitationUnusable(gettext("This survey link has expired."))
 
 
 @dataclass(frozen=True)
@@ -155,13 +162,13 @@ def _clean(question: Question, raw) -> CleanAnswer | None:
         raise field_error(question.key, _("Remove the null character from this answer."))
     if raw == "":
         if question.required:
-            raise field_error(question.key, "Please answer this question.")
+            raise field_error(question.key, gettext("Please answer this question."))
         return None
     if question.kind == QuestionKind.TEXT:
         return CleanAnswer(question, text=raw[:5000])
     if question.kind == QuestionKind.CHOICE:
         if raw not in question.choices:
-            raise field_error(question.key, "Choose one of the options.")
+            raise field_error(question.key, gettext("Choose one of the options."))
         return CleanAnswer(question, text=raw)
     low, high = {QuestionKind.NPS: (0, 10), QuestionKind.SCALE: (1, 5), QuestionKind.YES_NO: (0, 1)}[question.kind]
     # ASCII only: str.isdigit() also accepts digits such as '²' that int() refuses.

@@ -1,6 +1,8 @@
 """The member-facing survey page, reached through a signed link without logging in."""
 
 from django.shortcuts import render
+from django.utils import translation
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from core.errors import DomainError
@@ -15,6 +17,13 @@ def survey_answer_view(request, token):
         invitation = invitation_from_token(token)
     except InvitationUnusable as exc:
         return render(request, "feedback/survey_unusable.html", {"message": exc.detail}, status=410)
+    # The member answers in their own language, whatever the browser they opened the link in says.
+    language = invitation.member.language if invitation.member_id else translation.get_language()
+    with translation.override(language):
+        return _survey_page(request, invitation, language)
+
+
+def _survey_page(request, invitation, language: str):
     survey = invitation.survey
     questions = list(survey.questions.all())
     errors = {}
@@ -26,12 +35,23 @@ def survey_answer_view(request, token):
         except DomainError as exc:
             errors = {key: messages[0] for key, messages in exc.errors.items()}
         else:
-            return render(request, "feedback/survey_done.html", {"survey": survey})
+            return render(request, "feedback/survey_done.html", {"survey_name": survey.name_in(language)})
     items = [
-        {"question": q, "options": _options(q), "error": errors.get(q.key), "posted": request.POST.get(q.key, "")}
+        {
+            "question": q,
+            "text": q.text_in(language),
+            "options": _options(q),
+            "error": errors.get(q.key),
+            "posted": request.POST.get(q.key, ""),
+        }
         for q in questions
     ]
-    context = {"survey": survey, "items": items, "errors": errors}
+    context = {
+        "survey_name": survey.name_in(language),
+        "survey_intro": survey.intro_in(language),
+        "items": items,
+        "errors": errors,
+    }
     return render(request, "feedback/survey_form.html", context, status=400 if errors else 200)
 
 
@@ -41,7 +61,7 @@ def _options(question) -> list[tuple]:
     if question.kind == QuestionKind.SCALE:
         return [(n, n) for n in range(1, 6)]
     if question.kind == QuestionKind.YES_NO:
-        return [(1, "Yes"), (0, "No")]
+        return [(1, gettext("Yes")), (0, gettext("No"))]
     if question.kind == QuestionKind.CHOICE:
         return [(c, c) for c in question.choices]
     return []

@@ -19,21 +19,29 @@ class JobRun(models.Model):
     """One run of a named job as of a point in time. `since` is set for an incremental run: only
     what changed after that moment is examined."""
 
-    name = models.CharField(max_length=40)
-    as_of = models.DateTimeField()
-    since = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
-    chunks_total = models.PositiveIntegerField(default=0)
-    chunks_done = models.PositiveIntegerField(default=0)
-    chunks_failed = models.PositiveIntegerField(default=0, help_text=_("Chunks that still failed after their retries."))
-    examined = models.PositiveBigIntegerField(default=0)
-    changed = models.PositiveBigIntegerField(default=0)
-    started_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    triggered_by = models.CharField(max_length=80, blank=True)
-    params = models.JSONField(default=dict, blank=True, help_text="Computed once per run, shared by its chunks.")
+    name = models.CharField(max_length=40, verbose_name=_("name"))
+    as_of = models.DateTimeField(verbose_name=_("as of"))
+    since = models.DateTimeField(null=True, blank=True, verbose_name=_("since"))
+    status = models.CharField(
+        max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING, verbose_name=_("status")
+    )
+    chunks_total = models.PositiveIntegerField(default=0, verbose_name=_("chunks total"))
+    chunks_done = models.PositiveIntegerField(default=0, verbose_name=_("chunks done"))
+    chunks_failed = models.PositiveIntegerField(
+        default=0, help_text=_("Chunks that still failed after their retries."), verbose_name=_("chunks failed")
+    )
+    examined = models.PositiveBigIntegerField(default=0, verbose_name=_("examined"))
+    changed = models.PositiveBigIntegerField(default=0, verbose_name=_("changed"))
+    started_at = models.DateTimeField(auto_now_add=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    triggered_by = models.CharField(max_length=80, blank=True, verbose_name=_("triggered by"))
+    params = models.JSONField(
+        default=dict, blank=True, help_text=_("Computed once per run, shared by its chunks."), verbose_name=_("params")
+    )
 
     class Meta:
+        verbose_name = _("job run")
+        verbose_name_plural = _("job runs")
         ordering = ["-id"]
         constraints = [
             models.CheckConstraint(
@@ -63,27 +71,37 @@ class JobChunk(models.Model):
     """A range of member ids [id_from, id_to) of one run: every member in it, or only `member_ids`
     when the run knew beforehand which members could have changed."""
 
-    run = models.ForeignKey(JobRun, on_delete=models.CASCADE, related_name="chunks")
-    index = models.PositiveIntegerField()
-    id_from = models.BigIntegerField()
-    id_to = models.BigIntegerField()
+    run = models.ForeignKey(JobRun, on_delete=models.CASCADE, related_name="chunks", verbose_name=_("run"))
+    index = models.PositiveIntegerField(verbose_name=_("index"))
+    id_from = models.BigIntegerField(verbose_name=_("ID from"))
+    id_to = models.BigIntegerField(verbose_name=_("ID to"))
     member_ids = models.JSONField(
-        null=True, blank=True, help_text="Only these members of the range (an incremental run's candidates)."
+        null=True,
+        blank=True,
+        help_text=_("Only these members of the range (an incremental run's candidates)."),
+        verbose_name=_("member ids"),
     )
-    status = models.CharField(max_length=10, choices=ChunkStatus.choices, default=ChunkStatus.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(
+        max_length=10, choices=ChunkStatus.choices, default=ChunkStatus.PENDING, verbose_name=_("status")
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
     claimed_at = models.DateTimeField(
         null=True,
         blank=True,
         help_text=_("When a worker last took it, or when its retry is due (a stale one is queued again)."),
+        verbose_name=_("claimed at"),
     )
-    failures = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True, help_text=_("The last failure, as the worker saw it."))
-    examined = models.PositiveIntegerField(default=0)
-    changed = models.PositiveIntegerField(default=0)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveSmallIntegerField(default=0, verbose_name=_("failures"))
+    error = models.TextField(
+        blank=True, help_text=_("The last failure, as the worker saw it."), verbose_name=_("error")
+    )
+    examined = models.PositiveIntegerField(default=0, verbose_name=_("examined"))
+    changed = models.PositiveIntegerField(default=0, verbose_name=_("changed"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
 
     class Meta:
+        verbose_name = _("job chunk")
+        verbose_name_plural = _("job chunks")
         ordering = ["run", "index"]
         constraints = [
             models.UniqueConstraint(fields=["run", "index"], name="job_chunk_unique_index"),

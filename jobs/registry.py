@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy
 
 from analytics.aggregates import daily_sales_refresh_since
 from analytics.services import customer_value_fit, member_values_compute
@@ -98,13 +99,13 @@ JOBS = {
     for job in [
         Job(
             "expire_points",
-            "Expire points lots that reached their date, oldest first.",
+            gettext_lazy("Expire points lots that reached their date, oldest first."),
             _expire_points,
             candidates=points_expiry_candidates,
         ),
         Job(
             "requalify_tiers",
-            "Requalify tiers whose validity ended; warn members 30 days ahead.",
+            gettext_lazy("Requalify tiers whose validity ended; warn members 30 days ahead."),
             _requalify_tiers,
             # Validity dates say who is due; notices go to whose validity came within 30 days since.
             rules_changed_at=lambda: NEVER,
@@ -112,28 +113,28 @@ JOBS = {
         ),
         Job(
             "detect_lapse",
-            "Mark members lapsed who stopped buying (win-back targets).",
+            gettext_lazy("Mark members lapsed who stopped buying (win-back targets)."),
             _over_members(lapse_detect),
             rules_changed_at=lambda: stage_policy().updated_at,
             candidates=lapse_candidates,
         ),
         Job(
             "promote_stages",
-            "Move journey stages for what time changed: windows sliding, referrals, feedback.",
+            gettext_lazy("Move journey stages for what time changed: windows sliding, referrals, feedback."),
             _over_members(stages_promote),
             rules_changed_at=lambda: stage_policy().updated_at,
             candidates=stage_candidates,
         ),
         Job(
             "place_loyalty_grid",
-            "Place members on the behavioural x attitudinal loyalty grid.",
+            gettext_lazy("Place members on the behavioural x attitudinal loyalty grid."),
             _over_members(grid_place),
             rules_changed_at=lambda: grid_policy().updated_at,
             candidates=grid_candidates,
         ),
         Job(
             "campaign",
-            "Run one campaign (params: campaign id): grants, holdout, messages, staff tasks.",
+            gettext_lazy("Run one campaign (params: campaign id): grants, holdout, messages, staff tasks."),
             _run_campaign,
             prepare=_campaign_prepare,
             # A chunk locks the members it credits until it commits: a till buying for one of
@@ -142,7 +143,7 @@ JOBS = {
         ),
         Job(
             "invite_to_surveys",
-            "Invite a sample of recent buyers to the post-purchase survey.",
+            gettext_lazy("Invite a sample of recent buyers to the post-purchase survey."),
             _invite_to_surveys,
             # Incremental by nature: each run samples the purchases recorded since the last one.
             rules_changed_at=lambda: NEVER,
@@ -158,7 +159,7 @@ JOBS = {
         ),
         Job(
             "customer_value",
-            "Fit the lifetime-value models on the history, then value every member who bought.",
+            gettext_lazy("Fit the lifetime-value models on the history, then value every member who bought."),
             _over_members(member_values_compute),
             # Every member's age grows each day, so every buyer's value moves: always a full run.
             prepare=_customer_value_prepare,

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case, F, Max, Min, Q, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.errors import field_error
 from loyalty import metrics
@@ -90,7 +91,9 @@ def job_run_start(
     would both decide from the same unchanged rows and write every change twice."""
     job = JOBS.get(name)
     if job is None:
-        raise field_error("name", f"Unknown job {name!r}; known: {', '.join(JOBS)}.")
+        raise field_error(
+            "name", gettext("Unknown job %(name)r; known: %(known)s.") % {"name": name, "known": ", ".join(JOBS)}
+        )
     params = params or {}
     same_job = _same_job(name, params)
     # Lock, then decide again: a start that waited here sees the run the other start created,

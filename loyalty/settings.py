@@ -130,7 +130,10 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "core.i18n.language_switcher",
             ],
+            # loyalty/ is the project package, not an app: its template filters are named here.
+            "libraries": {"loyalty_format": "loyalty.templatetags.loyalty_format"},
         },
     },
 ]
@@ -222,17 +225,24 @@ PGTRIGGER_INSTALL_ON_MIGRATE = True
 # Changes made in the back office carry who and where; the API and the portal set no context.
 PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
-LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en-us")
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 try:
     ZoneInfo(TIME_ZONE)
 except (ZoneInfoNotFoundError, ValueError) as exc:
     raise ImproperlyConfigured(f"TIME_ZONE {TIME_ZONE!r} is not a known time zone") from exc
 USE_I18N = True
-# The languages of the member portal (the back office is in English for now). A browser's
-# Accept-Language picks one until the member chooses with the switcher.
+# The languages of the back office, the portal, the API's error messages and messages to members.
+# A person's choice (the switcher posts to Django's set_language, which keeps it in a cookie for a
+# year) wins, else the browser's Accept-Language (LocaleMiddleware), else LANGUAGE_CODE. No database
+# read: the POS API pays nothing for it. Messages to a member use the member's `language`.
 LANGUAGES = [("zh-hans", "简体中文"), ("zh-hant", "繁體中文"), ("en", "English")]
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="zh-hans")
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    raise ImproperlyConfigured(f"LANGUAGE_CODE {LANGUAGE_CODE!r} is not one of {', '.join(dict(LANGUAGES))}")
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["loyalty.formats"]
 USE_TZ = True
 
 # The business's own currency: purchases in any other currency are refused, since points are

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext
 
 from rewards.services import MAX_POINTS_PER_OPERATION
 from tiers.models import Tier
@@ -15,7 +16,7 @@ class PointsAdjustForm(forms.Form):
     def clean_points(self):
         points = self.cleaned_data["points"]
         if points == 0:
-            raise forms.ValidationError("Enter a non-zero number of points.")
+            raise forms.ValidationError(gettext("Enter a non-zero number of points."))
         return points
 
 

@@ -4,6 +4,7 @@ import secrets
 
 import phonenumbers
 from django.conf import settings
+from django.utils.translation import gettext
 
 CARD_PREFIX = "8"
 CARD_LENGTH = 16
@@ -20,9 +21,9 @@ def normalize_phone(raw: str) -> str:
     try:
         number = phonenumbers.parse(str(raw), settings.PHONE_REGION)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidPhone("Enter a valid phone number.") from exc
+        raise InvalidPhone(gettext("Enter a valid phone number.")) from exc
     if not phonenumbers.is_valid_number(number):
-        raise InvalidPhone("Enter a valid phone number.")
+        raise InvalidPhone(gettext("Enter a valid phone number."))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

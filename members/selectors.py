@@ -4,6 +4,7 @@ import re
 import uuid
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from core.errors import NotFound
 from loyalty import logs
@@ -37,7 +38,9 @@ def member_get(*, reference: str) -> Member:
     """A member by public id or card number (write services lock it with `members.locking`)."""
     member = Member.objects.filter(**member_reference_filter(reference)).first()
     if member is None:
-        raise NotFound("No member with this id or card number.", errors={"member": ["Unknown member."]})
+        raise NotFound(
+            gettext("No member with this id or card number."), errors={"member": [gettext("Unknown member.")]}
+        )
     # Every POS request resolves its member here: from now on its log lines name them (by public id).
     logs.bind(member=str(member.public_id))
     return member
@@ -54,7 +57,7 @@ def member_lookup(*, card_number: str = "", phone: str = "", external_id: str = 
         except InvalidPhone:
             member = None
     if member is None:
-        raise NotFound("No member matches.")
+        raise NotFound(gettext("No member matches."))
     logs.bind(member=str(member.public_id))
     return member
 
@@ -87,5 +90,5 @@ def purchase_get(*, public_id) -> Purchase:
     purchase_uuid = _as_uuid(public_id)
     purchase = Purchase.objects.filter(public_id=purchase_uuid).first() if purchase_uuid else None
     if purchase is None:
-        raise NotFound("No such purchase.")
+        raise NotFound(gettext("No such purchase."))
     return purchase

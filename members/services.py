@@ -105,20 +105,20 @@ def _insert_member(fields: dict) -> Member:
             existing = Member.objects.filter(phone=fields["phone"]).first()
             if existing:
                 raise _already_enrolled(existing) from None
-    raise Conflict("Could not allocate a unique card number; please retry.")
+    raise Conflict(gettext("Could not allocate a unique card number; please retry."))
 
 
 def _already_enrolled(existing: Member) -> MemberAlreadyEnrolled:
     return MemberAlreadyEnrolled(
-        "A member with this phone number is already enrolled.",
-        errors={"phone": ["Already enrolled."]},
+        gettext("A member with this phone number is already enrolled."),
+        errors={"phone": [gettext("Already enrolled.")]},
         extra={"id": str(existing.public_id), "card_number": existing.card_number},
     )
 
 
 def _require_plausible_birthday(birthday: date | None) -> None:
     if birthday and not date(1900, 1, 1) <= birthday <= timezone.localdate():
-        raise field_error("birthday", "Enter a birthday between 1900 and today.")
+        raise field_error("birthday", gettext("Enter a birthday between 1900 and today."))
 
 
 def _referrer(referral_code: str) -> Member | None:
@@ -127,7 +127,7 @@ def _referrer(referral_code: str) -> Member | None:
         return None
     referrer = Member.objects.filter(referral_code=code).first()
     if referrer is None:
-        raise field_error("referral_code", "No member has this referral code.")
+        raise field_error("referral_code", gettext("No member has this referral code."))
     return referrer
 
 
@@ -136,7 +136,7 @@ def member_suspend(*, member: Member, reason: str) -> Member:
     """ "Fire" a customer (seed 001): purchases still record, but earn, redeem and campaigns stop."""
     reason = (reason or "").strip()
     if not reason:
-        raise field_error("reason", "A reason is required to suspend a member.")
+        raise field_error("reason", gettext("A reason is required to suspend a member."))
     Member.objects.filter(pk=member.pk).update(
         status=MemberStatus.SUSPENDED, suspended_reason=reason, suspended_at=timezone.now()
     )
@@ -162,19 +162,28 @@ class ReturnItem:
 
 def _check_basket(*, currency: str, total: Decimal, lines: Sequence[BasketLine], occurred_at: datetime) -> None:
     if currency.upper() != settings.DEFAULT_CURRENCY:
-        raise field_error("currency", f"Only {settings.DEFAULT_CURRENCY} is accepted.", "unsupported_currency")
+        raise field_error(
+            "currency",
+            gettext("Only %(currency)s is accepted.") % {"currency": settings.DEFAULT_CURRENCY},
+            "unsupported_currency",
+        )
     if not lines:
-        raise field_error("items", "A purchase needs at least one item.")
+        raise field_error("items", gettext("A purchase needs at least one item."))
     lines_total = sum((line.amount for line in lines), Decimal(0))
     if abs(lines_total - total) > TOTAL_TOLERANCE_PER_LINE * len(lines):
-        raise field_error("total", f"The items add up to {lines_total.quantize(CENT)}, not {total}.", "total_mismatch")
+        raise field_error(
+            "total",
+            gettext("The items add up to %(items)s, not %(total)s.")
+            % {"items": lines_total.quantize(CENT), "total": total},
+            "total_mismatch",
+        )
     now = timezone.now()
     # A till's clock may run a little ahead; beyond that a purchase "in the future" would earn
     # points and spend now but sit outside every window that tier progress and stage count up to.
     if occurred_at > now + timedelta(minutes=settings.PURCHASE_CLOCK_SKEW_MINUTES):
         raise field_error("occurred_at", gettext("A purchase cannot be in the future."), "in_the_future")
     if occurred_at < now - MAX_PURCHASE_AGE:
-        raise field_error("occurred_at", "This purchase is too old to record.")
+        raise field_error("occurred_at", gettext("This purchase is too old to record."))
 
 
 def purchase_quote(
@@ -280,8 +289,8 @@ def _record(work: UnitOfWork, *, member, store, receipt_id, channel, occurred_at
     )
     if not work.insert_returning_id(purchase, skip_conflicts=True):
         raise DuplicateReceipt(
-            "This receipt was already recorded for this store.",
-            errors={"receipt_id": ["Already recorded for this store."]},
+            gettext("This receipt was already recorded for this store."),
+            errors={"receipt_id": [gettext("Already recorded for this store.")]},
         )
     work.insert(
         *(
@@ -338,15 +347,19 @@ def purchase_return(
     member = member_lock(purchase.member_id)
     purchase = Purchase.objects.select_for_update(of=("self",)).get(pk=purchase.pk)
     if (amount is None) == (not items):
-        raise field_error("amount", "Give either an amount or items to return.")
+        raise field_error("amount", gettext("Give either an amount or items to return."))
     returned_lines = _allocate_items(purchase, items) if items else []
     if items:
         amount = sum((line.unit_price * qty for line, qty in returned_lines), Decimal(0)).quantize(CENT, ROUND_HALF_UP)
     if amount <= 0:
-        raise field_error("amount", "The amount to return must be positive.")
+        raise field_error("amount", gettext("The amount to return must be positive."))
     returnable = purchase.total - purchase.returned_amount
     if amount > returnable:
-        raise field_error("amount", f"Only {returnable} of this purchase can still be returned.", "over_return")
+        raise field_error(
+            "amount",
+            gettext("Only %(amount)s of this purchase can still be returned.") % {"amount": returnable},
+            "over_return",
+        )
     returned_after = purchase.returned_amount + amount
     points = _points_to_reverse(purchase, returned_after)
     return_record = _insert_return(purchase=purchase, store=store, receipt_id=receipt_id, amount=amount, points=points)
@@ -397,7 +410,8 @@ def _allocate_items(purchase: Purchase, items: Sequence[ReturnItem]) -> list[tup
                 wanted -= take
         if wanted:
             raise DomainError(
-                f"Cannot return {item.quantity} of {item.sku}: not that many left on this purchase.",
+                gettext("Cannot return %(quantity)s of %(sku)s: not that many left on this purchase.")
+                % {"quantity": item.quantity, "sku": item.sku},
                 errors={"items": {str(index): {"quantity": ["More than was bought and not yet returned."]}}},
             )
     return allocated
@@ -411,8 +425,8 @@ def _insert_return(*, purchase, store, receipt_id, amount, points) -> Return:
             )
     except IntegrityError:
         raise DuplicateReceipt(
-            "This return receipt was already recorded for this store.",
-            errors={"receipt_id": ["Already recorded for this store."]},
+            gettext("This return receipt was already recorded for this store."),
+            errors={"receipt_id": [gettext("Already recorded for this store.")]},
         ) from None
 
 

@@ -5,7 +5,8 @@ from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from members.models import Member
 
@@ -18,7 +19,8 @@ def unsubscribe_url(member: Member, channel: str) -> str:
 
 
 def unsubscribe_line(member: Member, channel: str) -> str:
-    return f"\n\nNo more messages like this: {unsubscribe_url(member, channel)}"
+    with translation.override(member.language):
+        return "\n\n" + gettext("No more messages like this: %(link)s") % {"link": unsubscribe_url(member, channel)}
 
 
 def member_from_token(token: str) -> tuple[Member, str] | None:

@@ -16,12 +16,15 @@ class PortalAccount(models.Model):
     """A member's portal sign-in state. Every portal session remembers the epoch it started in;
     raising the epoch ends them all at their next request."""
 
-    member = models.OneToOneField(Member, primary_key=True, on_delete=models.CASCADE, related_name="portal_account")
-    session_epoch = models.PositiveIntegerField(default=0)
-    last_sign_in_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    member = models.OneToOneField(
+        Member, primary_key=True, on_delete=models.CASCADE, related_name="portal_account", verbose_name=_("member")
+    )
+    session_epoch = models.PositiveIntegerField(default=0, verbose_name=_("session epoch"))
+    last_sign_in_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last sign in at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name_plural = _("portal accounts")
         verbose_name = _("portal account")
 
     def __str__(self):
@@ -34,17 +37,25 @@ class OneTimeCode(models.Model):
     sent), so the hourly limits count the same way whoever asks and the answer never tells whether
     a phone or an email belongs to a member."""
 
-    phone = models.CharField(max_length=20, blank=True, help_text="E.164, as normalised; empty for an email code.")
-    email = models.EmailField(blank=True, help_text="Lower-cased; empty for an SMS code.")
-    member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    code_hash = models.CharField(max_length=64)
-    client_ip = models.GenericIPAddressField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
+    phone = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text=_("E.164, as normalised; empty for an email code."),
+        verbose_name=_("phone"),
+    )
+    email = models.EmailField(blank=True, help_text=_("Lower-cased; empty for an SMS code."), verbose_name=_("email"))
+    member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.CASCADE, related_name="+", verbose_name=_("member")
+    )
+    code_hash = models.CharField(max_length=64, verbose_name=_("code hash"))
+    client_ip = models.GenericIPAddressField(null=True, blank=True, verbose_name=_("client IP"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("used at"))
 
     class Meta:
+        verbose_name_plural = _("one time codes")
         verbose_name = _("sign-in code")
         constraints = [
             models.CheckConstraint(condition=Q(attempts__lte=5), name="portal_code_attempts_at_most_5"),
@@ -67,12 +78,15 @@ class PortalRedeemToken(models.Model):
     """The voucher one redeem form produced. The form carries a fresh token; a second tap (or a
     resubmitted page) with the same token gets the same voucher instead of paying twice."""
 
-    token = models.UUIDField(unique=True)
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
-    voucher = models.OneToOneField("rewards.Voucher", on_delete=models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    token = models.UUIDField(unique=True, verbose_name=_("token"))
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+", verbose_name=_("member"))
+    voucher = models.OneToOneField(
+        "rewards.Voucher", on_delete=models.CASCADE, related_name="+", verbose_name=_("voucher")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name_plural = _("portal redeem tokens")
         verbose_name = _("portal redemption")
 
     def __str__(self):
@@ -88,12 +102,13 @@ class ConsentChange(models.Model):
     """One change of a member's marketing consent made in the portal: which channel, given or
     withdrawn, and when (consent law asks when each was given)."""
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
-    channel = models.CharField(max_length=10, choices=ConsentChannel.choices)
-    granted = models.BooleanField()
-    changed_at = models.DateTimeField()
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+", verbose_name=_("member"))
+    channel = models.CharField(max_length=10, choices=ConsentChannel.choices, verbose_name=_("channel"))
+    granted = models.BooleanField(verbose_name=_("granted"))
+    changed_at = models.DateTimeField(verbose_name=_("changed at"))
 
     class Meta:
+        verbose_name_plural = _("consent changes")
         verbose_name = _("consent change")
         ordering = ["-changed_at", "-id"]
         indexes = [models.Index(fields=["member", "-changed_at"], name="portal_consent_by_member")]

@@ -94,7 +94,9 @@ def reward_take_stock(reward: Reward, count: int = 1) -> None:
     if reward.stock is None:
         return
     if not Reward.objects.filter(pk=reward.pk, stock__gte=count).update(stock=F("stock") - count):
-        raise OutOfStock("This reward is out of stock." if count == 1 else "Not enough stock for this run.")
+        raise OutOfStock(
+            gettext("This reward is out of stock.") if count == 1 else gettext("Not enough stock for this run.")
+        )
 
 
 def _insert_voucher(**fields) -> Voucher:
@@ -104,7 +106,7 @@ def _insert_voucher(**fields) -> Voucher:
                 return Voucher.objects.create(code=new_voucher_code(), **fields)
         except IntegrityError:
             continue
-    raise Conflict("Could not allocate a voucher code; please retry.")
+    raise Conflict(gettext("Could not allocate a voucher code; please retry."))
 
 
 @transaction.atomic
@@ -130,7 +132,7 @@ def reward_redeem(
         pk=reward.pk
     )
     if member.is_suspended:
-        raise MemberSuspended("This member is suspended and cannot use points.")
+        raise MemberSuspended(gettext("This member is suspended and cannot use points."))
     if not reward.is_available:
         raise (
             OutOfStock("This reward is not available.")
@@ -166,7 +168,7 @@ def reward_redeem(
 def voucher_get(*, code: str) -> Voucher:
     voucher = Voucher.objects.select_related("reward", "member").filter(code=str(code).strip().upper()).first()
     if voucher is None:
-        raise NotFound("No voucher with this code.")
+        raise NotFound(gettext("No voucher with this code."))
     return voucher
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from psycopg2 import sql
 
 from core.errors import InsufficientPoints
@@ -117,8 +118,11 @@ def post_credit(
 def require_balance(member: Member, points: int) -> None:
     if member.points_balance < points:
         raise InsufficientPoints(
-            f"The member has {member.points_balance} points; {points} were asked for.",
-            errors={"points": [f"Only {max(member.points_balance, 0)} points are available."]},
+            gettext("The member has %(balance)d points; %(points)d were asked for.")
+            % {"balance": member.points_balance, "points": points},
+            errors={
+                "points": [gettext("Only %(points)d points are available.") % {"points": max(member.points_balance, 0)}]
+            },
             extra={"points_balance": member.points_balance},
         )
 

@@ -4,6 +4,7 @@ import uuid
 from datetime import datetime
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from core.errors import NotFound
 from members.models import Member
@@ -22,10 +23,10 @@ def redemption_get(*, public_id, store=None, api_key=None) -> Redemption:
     try:
         redemption_uuid = uuid.UUID(str(public_id))
     except ValueError:
-        raise NotFound("No such redemption.") from None
+        raise NotFound(gettext("No such redemption.")) from None
     redemption = Redemption.objects.select_related("member").filter(public_id=redemption_uuid).first()
     if redemption is None or not may_act_on(store=store, api_key=api_key, made_by_store_id=redemption.store_id):
-        raise NotFound("No such redemption.")
+        raise NotFound(gettext("No such redemption."))
     return redemption
 
 

@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict, DomainError, MemberSuspended, NotFound
@@ -36,14 +37,14 @@ class DuplicateRedemptionReceipt(Conflict):
 
 def _require_active(member: Member) -> None:
     if member.is_suspended:
-        raise MemberSuspended("This member is suspended and cannot use points.")
+        raise MemberSuspended(gettext("This member is suspended and cannot use points."))
 
 
 def _require_points(points: int, field: str = "points") -> None:
     if not 0 < abs(points) <= MAX_POINTS_PER_OPERATION:
         raise DomainError(
-            f"Points must be between 1 and {MAX_POINTS_PER_OPERATION}.",
-            errors={field: [f"Must be between 1 and {MAX_POINTS_PER_OPERATION}."]},
+            gettext("Points must be between 1 and %(max)d.") % {"max": MAX_POINTS_PER_OPERATION},
+            errors={field: [gettext("Must be between 1 and %(max)d.") % {"max": MAX_POINTS_PER_OPERATION}]},
         )
 
 
@@ -171,9 +172,11 @@ def points_adjust(*, member: Member, points: int, reason: str, staff_user) -> Le
     """A staff correction, always with a reason. A deduction cannot take the balance below zero."""
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("A reason is required for a points adjustment.", errors={"reason": ["Required."]})
+        raise DomainError(
+            gettext("A reason is required for a points adjustment."), errors={"reason": [gettext("Required.")]}
+        )
     if staff_user is None:
-        raise DomainError("A points adjustment must name the staff user making it.")
+        raise DomainError(gettext("A points adjustment must name the staff user making it."))
     _require_points(points)
     member, work = member_lock(member), UnitOfWork()
     actor, source = Actor(staff_user=staff_user), Source(reason=reason)

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class StoresConfig(AppConfig):
     name = "stores"
-    verbose_name = "Stores and POS access"
+    verbose_name = _("Stores and POS access")
 
     def ready(self):
         from . import schema  # noqa: F401  registers the OpenAPI description of API keys

@@ -70,6 +70,13 @@ def _second_factor_off(settings):
 
 
 @pytest.fixture(autouse=True)
+def _english_unless_asked(settings):
+    """The product defaults to zh-hans; tests assert the English msgids unless they ask for a
+    language (Accept-Language, `translation.override`, or their own LANGUAGE_CODE)."""
+    settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture(autouse=True)
 def _fresh_caches():
     invalidate_all()
     api_key_cache_clear()

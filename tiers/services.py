@@ -10,11 +10,13 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from core.chunks import ChunkResult
 from core.dates import add_months
 from core.errors import field_error
+from core.i18n import local_day, money
 from core.unit_of_work import UnitOfWork
 from members.locking import member_lock, members_locked
 from members.models import Member
@@ -94,9 +96,9 @@ def tier_pin(*, member: Member, tier: Tier, until: datetime, reason: str, staff_
     happen). The tier is valid until the pin ends; requalification then applies as usual."""
     reason = (reason or "").strip()
     if not reason:
-        raise field_error("reason", "A reason is required to pin a tier.")
+        raise field_error("reason", gettext("A reason is required to pin a tier."))
     if until <= timezone.now():
-        raise field_error("until", "The pin must end in the future.")
+        raise field_error("until", gettext("The pin must end in the future."))
     member, work = member_lock(member), UnitOfWork()
     pinned = f"Pinned: {reason}"
     _move(member, work=work, to=tier, kind=TierChangeKind.PIN, reason=pinned, valid_until=until, staff_user=staff_user)
@@ -198,13 +200,17 @@ def tier_downgrade_notices(
 def _downgrade_notice(member: Member, tier: Tier, lower: Tier) -> dict:
     short = tier.threshold - member.spend
     until = timezone.localtime(member.tier_valid_until).date()
+    with translation.override(member.language):
+        subject = gettext("Keep your %(tier)s status") % {"tier": tier.name}
+        body = gettext(
+            "Your %(tier)s status is valid until %(until)s. Spend %(short)s more by then to keep it; "
+            "otherwise you will move to %(lower)s."
+        ) % {"tier": tier.name, "until": local_day(until), "short": money(short), "lower": lower.name}
     return {
         "member": member,
         "kind": "tier_downgrade_notice",
+        "language": member.language,
         "dedupe_key": f"tier-downgrade:{member.pk}:{until:%Y%m%d}",
-        "subject": f"Keep your {tier.name} status",
-        "body": (
-            f"Your {tier.name} status is valid until {until}. Spend {short} more by then to keep it; "
-            f"otherwise you will move to {lower.name}."
-        ),
+        "subject": subject,
+        "body": body,
     }

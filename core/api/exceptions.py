@@ -38,7 +38,7 @@ def exception_handler(exc, context):
     if getattr(exc, "wait", None):
         headers["Retry-After"] = str(int(exc.wait))
     if isinstance(exc, exceptions.ValidationError):
-        body = error_body("invalid", "The request has invalid fields.", _validation_errors(exc.detail))
+        body = error_body("invalid", _("The request has invalid fields."), _validation_errors(exc.detail))
     else:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         body = error_body(exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code, detail)

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from feedback.models import MAX_COMMENT, MAX_COMPLAINT_TEXT, ComplaintCategory, Severity
@@ -10,7 +11,7 @@ class FeedbackInput(serializers.Serializer):
 
     def validate(self, attrs):
         if attrs.get("nps") is None and not attrs.get("comment"):
-            raise serializers.ValidationError({"nps": ["Give nps, comment, or both."]})
+            raise serializers.ValidationError({"nps": [gettext("Give nps, comment, or both.")]})
         return attrs
 
 

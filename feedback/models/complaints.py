@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxLengthValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from members.models import Member
 from stores.models import Channel, Store
@@ -14,37 +15,43 @@ MAX_COMPLAINT_TEXT = 10_000
 
 
 class Severity(models.TextChoices):
-    LOW = "low", "Low"
-    MEDIUM = "medium", "Medium"
-    HIGH = "high", "High"
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
 
 
 class ComplaintCategory(models.TextChoices):
-    PRODUCT = "product", "Product quality"
-    SERVICE = "service", "Service"
-    STAFF = "staff", "Staff behaviour"
-    DELIVERY = "delivery", "Delivery"
-    BILLING = "billing", "Billing and prices"
-    LOYALTY = "loyalty", "Points and membership"
-    OTHER = "other", "Other"
+    PRODUCT = "product", _("Product quality")
+    SERVICE = "service", _("Service")
+    STAFF = "staff", _("Staff behaviour")
+    DELIVERY = "delivery", _("Delivery")
+    BILLING = "billing", _("Billing and prices")
+    LOYALTY = "loyalty", _("Points and membership")
+    OTHER = "other", _("Other")
 
 
 class ComplaintStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    IN_PROGRESS = "in_progress", "In progress"
-    WAITING_ON_MEMBER = "waiting_on_member", "Waiting on member"
-    RESOLVED = "resolved", "Resolved"
-    CLOSED = "closed", "Closed"
+    OPEN = "open", _("Open")
+    IN_PROGRESS = "in_progress", _("In progress")
+    WAITING_ON_MEMBER = "waiting_on_member", _("Waiting on member")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
 
 
 class ResponseTarget(models.Model):
     """How fast a complaint of a severity must get a first response and a resolution."""
 
-    severity = models.CharField(max_length=10, choices=Severity.choices, unique=True)
-    first_response_hours = models.PositiveIntegerField(validators=[MinValueValidator(1)])
-    resolution_hours = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    severity = models.CharField(max_length=10, choices=Severity.choices, unique=True, verbose_name=_("severity"))
+    first_response_hours = models.PositiveIntegerField(
+        validators=[MinValueValidator(1)], verbose_name=_("first response hours")
+    )
+    resolution_hours = models.PositiveIntegerField(
+        validators=[MinValueValidator(1)], verbose_name=_("resolution hours")
+    )
 
     class Meta:
+        verbose_name = _("response target")
+        verbose_name_plural = _("response targets")
         ordering = ["severity"]
         constraints = [
             models.CheckConstraint(
@@ -61,30 +68,47 @@ class Complaint(models.Model):
     """Only about one unhappy customer in ten complains (seed 003): each complaint is tracked to a
     resolution, against response targets, and escalated once per missed target."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="complaints")
-    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.STORE)
-    category = models.CharField(max_length=20, choices=ComplaintCategory.choices, default=ComplaintCategory.OTHER)
-    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.MEDIUM)
-    text = models.TextField(validators=[MaxLengthValidator(MAX_COMPLAINT_TEXT)])
-    status = models.CharField(max_length=20, choices=ComplaintStatus.choices, default=ComplaintStatus.OPEN)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public ID"))
+    member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="complaints", verbose_name=_("member")
     )
-    first_response_due_at = models.DateTimeField()
-    resolution_due_at = models.DateTimeField()
-    first_responded_at = models.DateTimeField(null=True, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
-    response_escalated_at = models.DateTimeField(null=True, blank=True)
-    resolution_escalated_at = models.DateTimeField(null=True, blank=True)
-    resolution = models.TextField(blank=True)
-    compensation_points = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    store = models.ForeignKey(
+        Store, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("store")
+    )
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.STORE, verbose_name=_("channel"))
+    category = models.CharField(
+        max_length=20, choices=ComplaintCategory.choices, default=ComplaintCategory.OTHER, verbose_name=_("category")
+    )
+    severity = models.CharField(
+        max_length=10, choices=Severity.choices, default=Severity.MEDIUM, verbose_name=_("severity")
+    )
+    text = models.TextField(validators=[MaxLengthValidator(MAX_COMPLAINT_TEXT)], verbose_name=_("text"))
+    status = models.CharField(
+        max_length=20, choices=ComplaintStatus.choices, default=ComplaintStatus.OPEN, verbose_name=_("status")
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("owner"),
+    )
+    first_response_due_at = models.DateTimeField(verbose_name=_("first response due at"))
+    resolution_due_at = models.DateTimeField(verbose_name=_("resolution due at"))
+    first_responded_at = models.DateTimeField(null=True, blank=True, verbose_name=_("first responded at"))
+    resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
+    response_escalated_at = models.DateTimeField(null=True, blank=True, verbose_name=_("response escalated at"))
+    resolution_escalated_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolution escalated at"))
+    resolution = models.TextField(blank=True, verbose_name=_("resolution"))
+    compensation_points = models.PositiveIntegerField(default=0, verbose_name=_("compensation points"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("complaint")
+        verbose_name_plural = _("complaints")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
@@ -106,28 +130,37 @@ class Complaint(models.Model):
 
 
 class EventKind(models.TextChoices):
-    CREATED = "created", "Created"
-    STATUS = "status", "Status changed"
-    ASSIGNED = "assigned", "Assigned"
-    NOTE = "note", "Note"
-    ESCALATED = "escalated", "Escalated"
-    COMPENSATED = "compensated", "Compensated"
+    CREATED = "created", _("Created")
+    STATUS = "status", _("Status changed")
+    ASSIGNED = "assigned", _("Assigned")
+    NOTE = "note", _("Note")
+    ESCALATED = "escalated", _("Escalated")
+    COMPENSATED = "compensated", _("Compensated")
 
 
 class ComplaintEvent(models.Model):
     """Every change to a complaint: who, when, from what to what."""
 
-    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=12, choices=EventKind.choices)
-    from_status = models.CharField(max_length=20, blank=True)
-    to_status = models.CharField(max_length=20, blank=True)
-    note = models.TextField(blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    complaint = models.ForeignKey(
+        Complaint, on_delete=models.CASCADE, related_name="events", verbose_name=_("complaint")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(max_length=12, choices=EventKind.choices, verbose_name=_("kind"))
+    from_status = models.CharField(max_length=20, blank=True, verbose_name=_("from status"))
+    to_status = models.CharField(max_length=20, blank=True, verbose_name=_("to status"))
+    note = models.TextField(blank=True, verbose_name=_("note"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("complaint event")
+        verbose_name_plural = _("complaint events")
         ordering = ["created_at", "id"]
 
     def __str__(self):

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -148,7 +149,7 @@ class ReturnInput(serializers.Serializer):
 
     def validate(self, attrs):
         if ("amount" in attrs) == ("items" in attrs):
-            raise serializers.ValidationError({"amount": ["Give either amount or items, not both."]})
+            raise serializers.ValidationError({"amount": [gettext("Give either amount or items, not both.")]})
         return attrs
 
 

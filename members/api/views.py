@@ -1,6 +1,7 @@
 """POS endpoints for members, purchases, returns and quotes. Each view parses, calls one
 service and renders; the rules live in `members.services`."""
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -93,7 +94,7 @@ class MemberLookupView(APIView):
         phone = request.query_params.get("phone", "")
         external_id = request.query_params.get("external_id", "")
         if not card_number and not phone and not external_id:
-            message = "Give card_number, phone or external_id."
+            message = gettext("Give card_number, phone or external_id.")
             raise DomainError(message, errors={"card_number": [message]})
         member = selectors.member_lookup(card_number=card_number, phone=phone, external_id=external_id)
         return Response(MemberTillOutput(member).data)

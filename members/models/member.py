@@ -4,42 +4,43 @@ import uuid
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from stores.models import Channel, Store
 
 
 class MemberStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    SUSPENDED = "suspended", "Suspended"
-    CLOSED = "closed", "Closed"
+    ACTIVE = "active", _("Active")
+    SUSPENDED = "suspended", _("Suspended")
+    CLOSED = "closed", _("Closed")
 
 
 class Stage(models.TextChoices):
     """The six-stage loyalty journey (DOMAIN.md section 1), lowest first."""
 
-    PROSPECT = "prospect", "Prospect"
-    TARGET = "target", "Target"
-    FIRST_TIME = "first_time", "First-time buyer"
-    REPEAT = "repeat", "Repeat buyer"
-    CORE = "core", "Core customer"
-    ADVOCATE = "advocate", "Advocate"
+    PROSPECT = "prospect", _("Prospect")
+    TARGET = "target", _("Target")
+    FIRST_TIME = "first_time", _("First-time buyer")
+    REPEAT = "repeat", _("Repeat buyer")
+    CORE = "core", _("Core customer")
+    ADVOCATE = "advocate", _("Advocate")
 
 
 class LapseState(models.TextChoices):
-    ACTIVE = "active", "Active"
-    LAPSED = "lapsed", "Lapsed"
-    WON_BACK = "won_back", "Won back"
+    ACTIVE = "active", _("Active")
+    LAPSED = "lapsed", _("Lapsed")
+    WON_BACK = "won_back", _("Won back")
 
 
 class LoyaltyType(models.TextChoices):
     """Behavioural x attitudinal loyalty (DOMAIN.md section 2, seed 002)."""
 
-    NONE = "none", "No loyalty (low/low)"
-    INERTIA = "inertia", "Inertia (habit, no attachment)"
-    MERCENARY = "mercenary", "Mercenary (bought by incentives)"
-    LATENT = "latent", "Latent (likes us, buys little)"
-    COMMITTED = "committed", "Committed (high/high)"
-    FANATICAL = "fanatical", "Fanatical (committed and advocating)"
+    NONE = "none", _("No loyalty (low/low)")
+    INERTIA = "inertia", _("Inertia (habit, no attachment)")
+    MERCENARY = "mercenary", _("Mercenary (bought by incentives)")
+    LATENT = "latent", _("Latent (likes us, buys little)")
+    COMMITTED = "committed", _("Committed (high/high)")
+    FANATICAL = "fanatical", _("Fanatical (committed and advocating)")
 
 
 class Member(models.Model):
@@ -51,64 +52,124 @@ class Member(models.Model):
     Stage, lapse state and tier are kept by the journey and tier services, with history rows.
     """
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    card_number = models.CharField(max_length=20, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public ID"))
+    card_number = models.CharField(max_length=20, unique=True, editable=False, verbose_name=_("card number"))
     # Unique when given (a constraint below): members imported from a retailer's history may have none.
-    phone = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +8613800000000")
+    phone = models.CharField(
+        max_length=20, blank=True, help_text=_("E.164, e.g. +8613800000000"), verbose_name=_("phone")
+    )
     external_id = models.CharField(
-        max_length=64, null=True, blank=True, unique=True, help_text="The retailer's own customer number, if any."
+        max_length=64,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text=_("The retailer's own customer number, if any."),
+        verbose_name=_("external ID"),
     )
-    email = models.EmailField(blank=True)
-    name = models.CharField(max_length=100, blank=True)
-    birthday = models.DateField(null=True, blank=True)
-    enrolled_store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    enrolled_channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.STORE)
-    enrolled_at = models.DateTimeField(auto_now_add=True)
-    consent_email = models.BooleanField("email marketing consent", default=False)
-    consent_sms = models.BooleanField("SMS marketing consent", default=False)
-    consent_updated_at = models.DateTimeField(null=True, blank=True)
-    interests = models.JSONField(default=list, blank=True)
-    language = models.CharField(max_length=10, default="zh-hans", help_text="For messages.")
-    referral_code = models.CharField(max_length=12, unique=True, editable=False)
-    referred_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals")
-    status = models.CharField(max_length=12, choices=MemberStatus.choices, default=MemberStatus.ACTIVE)
-    suspended_reason = models.TextField(blank=True)
-    suspended_at = models.DateTimeField(null=True, blank=True)
+    email = models.EmailField(blank=True, verbose_name=_("email"))
+    name = models.CharField(max_length=100, blank=True, verbose_name=_("name"))
+    birthday = models.DateField(null=True, blank=True, verbose_name=_("birthday"))
+    enrolled_store = models.ForeignKey(
+        Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("enrolled store")
+    )
+    enrolled_channel = models.CharField(
+        max_length=20, choices=Channel.choices, default=Channel.STORE, verbose_name=_("enrolled channel")
+    )
+    enrolled_at = models.DateTimeField(auto_now_add=True, verbose_name=_("enrolled at"))
+    consent_email = models.BooleanField(_("email marketing consent"), default=False)
+    consent_sms = models.BooleanField(_("SMS marketing consent"), default=False)
+    consent_updated_at = models.DateTimeField(null=True, blank=True, verbose_name=_("consent updated at"))
+    interests = models.JSONField(default=list, blank=True, verbose_name=_("interests"))
+    language = models.CharField(
+        max_length=10, default="zh-hans", help_text=_("For messages."), verbose_name=_("language")
+    )
+    referral_code = models.CharField(max_length=12, unique=True, editable=False, verbose_name=_("referral code"))
+    referred_by = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="referrals",
+        verbose_name=_("referred by"),
+    )
+    status = models.CharField(
+        max_length=12, choices=MemberStatus.choices, default=MemberStatus.ACTIVE, verbose_name=_("status")
+    )
+    suspended_reason = models.TextField(blank=True, verbose_name=_("suspended reason"))
+    suspended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("suspended at"))
     closed_at = models.DateTimeField(
-        null=True, blank=True, editable=False, help_text="When the member closed the account (data erased then)."
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the member closed the account (data erased then)."),
+        verbose_name=_("closed at"),
     )
 
-    points_balance = models.BigIntegerField(default=0, editable=False)
-    lifetime_spend = models.DecimalField(max_digits=14, decimal_places=2, default=0, editable=False)
-    purchase_count = models.PositiveIntegerField(default=0, editable=False)
-    first_purchase_at = models.DateTimeField(null=True, blank=True, editable=False)
-    last_purchase_at = models.DateTimeField(null=True, blank=True, editable=False)
+    points_balance = models.BigIntegerField(default=0, editable=False, verbose_name=_("points balance"))
+    lifetime_spend = models.DecimalField(
+        max_digits=14, decimal_places=2, default=0, editable=False, verbose_name=_("lifetime spend")
+    )
+    purchase_count = models.PositiveIntegerField(default=0, editable=False, verbose_name=_("purchase count"))
+    first_purchase_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("first purchase at"))
+    last_purchase_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("last purchase at"))
     last_engaged_at = models.DateTimeField(
-        null=True, blank=True, editable=False, help_text="Last portal login or survey answer."
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Last portal login or survey answer."),
+        verbose_name=_("last engaged at"),
     )
 
-    stage = models.CharField(max_length=12, choices=Stage.choices, default=Stage.PROSPECT, editable=False)
-    stage_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
-    lapse_state = models.CharField(max_length=10, choices=LapseState.choices, default=LapseState.ACTIVE, editable=False)
+    stage = models.CharField(
+        max_length=12, choices=Stage.choices, default=Stage.PROSPECT, editable=False, verbose_name=_("stage")
+    )
+    stage_changed_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("stage changed at"))
+    lapse_state = models.CharField(
+        max_length=10,
+        choices=LapseState.choices,
+        default=LapseState.ACTIVE,
+        editable=False,
+        verbose_name=_("lapse state"),
+    )
     lapse_due_at = models.DateTimeField(
-        null=True, blank=True, editable=False, help_text="When the member counts as lapsed without a new purchase."
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the member counts as lapsed without a new purchase."),
+        verbose_name=_("lapse due at"),
     )
     lapse_basis_at = models.DateTimeField(
-        null=True, blank=True, editable=False, help_text="The last purchase lapse_due_at was computed from."
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The last purchase lapse_due_at was computed from."),
+        verbose_name=_("lapse basis at"),
     )
 
     loyalty_type = models.CharField(
-        max_length=10, choices=LoyaltyType.choices, default=LoyaltyType.NONE, editable=False
+        max_length=10,
+        choices=LoyaltyType.choices,
+        default=LoyaltyType.NONE,
+        editable=False,
+        verbose_name=_("loyalty type"),
     )
     tier = models.ForeignKey(
-        "tiers.Tier", null=True, blank=True, on_delete=models.PROTECT, related_name="members", editable=False
+        "tiers.Tier",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
+        editable=False,
+        verbose_name=_("tier"),
     )
-    tier_valid_until = models.DateTimeField(null=True, blank=True, editable=False)
-    tier_pinned_until = models.DateTimeField(null=True, blank=True, editable=False)
-    tier_pin_reason = models.CharField(max_length=300, blank=True, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
+    tier_valid_until = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("tier valid until"))
+    tier_pinned_until = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("tier pinned until"))
+    tier_pin_reason = models.CharField(max_length=300, blank=True, editable=False, verbose_name=_("tier pin reason"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
         ordering = ["-id"]
         constraints = [
             models.CheckConstraint(

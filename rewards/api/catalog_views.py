@@ -1,5 +1,6 @@
 """POS endpoints for the rewards catalog and vouchers."""
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -29,7 +30,7 @@ class RewardListView(APIView):
     def get(self, request):
         reference = request.query_params.get("member", "")
         if not reference:
-            raise DomainError("Give the member.", errors={"member": ["This parameter is required."]})
+            raise DomainError(gettext("Give the member."), errors={"member": [gettext("This parameter is required.")]})
         rewards = catalog.rewards_for_member(member=member_get(reference=reference))
         return Response(RewardOutput(rewards, many=True).data)
 
@@ -40,7 +41,7 @@ def _reward(reward_id: str) -> Reward:
     is_id = reward_id.isascii() and reward_id.isdigit() and len(reward_id) <= MAX_ID_DIGITS
     reward = Reward.objects.filter(pk=int(reward_id)).first() if is_id else None
     if reward is None:
-        raise NotFound("No such reward.")
+        raise NotFound(gettext("No such reward."))
     return reward
 
 

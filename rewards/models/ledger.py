@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from core.admin_display import local_date
 from members.models import Member, Purchase, Return
@@ -21,14 +22,14 @@ from stores.models import Channel, Store, StoreApiKey
 
 
 class Rounding(models.TextChoices):
-    DOWN = "down", "Round down"
-    HALF_UP = "half_up", "Round to nearest"
-    UP = "up", "Round up"
+    DOWN = "down", _("Round down")
+    HALF_UP = "half_up", _("Round to nearest")
+    UP = "up", _("Round up")
 
 
 class ExpiryMode(models.TextChoices):
-    ROLLING_MONTHS = "rolling_months", "N months after they were earned"
-    END_OF_FOLLOWING_YEAR = "end_of_following_year", "End of the year after they were earned"
+    ROLLING_MONTHS = "rolling_months", _("N months after they were earned")
+    END_OF_FOLLOWING_YEAR = "end_of_following_year", _("End of the year after they were earned")
 
 
 class EarningPolicy(models.Model):
@@ -39,28 +40,38 @@ class EarningPolicy(models.Model):
         decimal_places=2,
         default=Decimal("10"),
         validators=[MinValueValidator(Decimal("0.01"))],
-        help_text="Currency units to spend for one point (10 means 1 point per 10 spent).",
+        help_text=_("Currency units to spend for one point (10 means 1 point per 10 spent)."),
+        verbose_name=_("spend per point"),
     )
-    rounding = models.CharField(max_length=10, choices=Rounding.choices, default=Rounding.DOWN)
+    rounding = models.CharField(
+        max_length=10, choices=Rounding.choices, default=Rounding.DOWN, verbose_name=_("rounding")
+    )
     minimum_spend = models.DecimalField(
-        max_digits=10, decimal_places=2, default=0, help_text="Purchases below this total earn nothing."
+        max_digits=10,
+        decimal_places=2,
+        default=0,
+        help_text=_("Purchases below this total earn nothing."),
+        verbose_name=_("minimum spend"),
     )
-    expiry_mode = models.CharField(max_length=30, choices=ExpiryMode.choices, default=ExpiryMode.ROLLING_MONTHS)
+    expiry_mode = models.CharField(
+        max_length=30, choices=ExpiryMode.choices, default=ExpiryMode.ROLLING_MONTHS, verbose_name=_("expiry mode")
+    )
     expiry_months = models.PositiveSmallIntegerField(
-        default=24, validators=[MinValueValidator(1), MaxValueValidator(120)]
+        default=24, validators=[MinValueValidator(1), MaxValueValidator(120)], verbose_name=_("expiry months")
     )
     point_value = models.DecimalField(
         max_digits=10,
         decimal_places=4,
         default=Decimal("0.10"),
         validators=[MinValueValidator(Decimal("0.0001"))],
-        help_text="What one point is worth when paying with points, in the default currency.",
+        help_text=_("What one point is worth when paying with points, in the default currency."),
+        verbose_name=_("point value"),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
-        verbose_name = "earning policy"
-        verbose_name_plural = "earning policy"
+        verbose_name = _("earning policy")
+        verbose_name_plural = _("earning policy")
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="earning_policy_single_row"),
             models.CheckConstraint(condition=Q(spend_per_point__gt=0), name="earning_policy_rate_positive"),
@@ -79,38 +90,49 @@ class EarningRule(models.Model):
     points from A to B"). All rules matching a line multiply together, and with the tier's.
     """
 
-    name = models.CharField(max_length=120)
+    name = models.CharField(max_length=120, verbose_name=_("name"))
     multiplier = models.DecimalField(
         max_digits=6,
         decimal_places=2,
         validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100"))],
+        verbose_name=_("multiplier"),
     )
-    category = models.CharField(max_length=64, blank=True, help_text="Only lines in this category.")
-    channel = models.CharField(max_length=20, choices=Channel.choices, blank=True)
-    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    category = models.CharField(
+        max_length=64, blank=True, help_text=_("Only lines in this category."), verbose_name=_("category")
+    )
+    channel = models.CharField(max_length=20, choices=Channel.choices, blank=True, verbose_name=_("channel"))
+    store = models.ForeignKey(
+        Store, null=True, blank=True, on_delete=models.CASCADE, related_name="+", verbose_name=_("store")
+    )
     min_tier = models.ForeignKey(
         "tiers.Tier",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="Only this tier or above.",
+        help_text=_("Only this tier or above."),
+        verbose_name=_("min tier"),
     )
-    stages = models.JSONField(default=list, blank=True, help_text="Only members in these stages (empty for all).")
+    stages = models.JSONField(
+        default=list, blank=True, help_text=_("Only members in these stages (empty for all)."), verbose_name=_("stages")
+    )
     campaign = models.ForeignKey(
         "campaigns.Campaign",
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="earning_rules",
-        help_text="A promotion window's rule: its campaign's holdout group does not get the multiplier.",
+        help_text=_("A promotion window's rule: its campaign's holdout group does not get the multiplier."),
+        verbose_name=_("campaign"),
     )
-    starts_at = models.DateTimeField(null=True, blank=True)
-    ends_at = models.DateTimeField(null=True, blank=True)
-    active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    starts_at = models.DateTimeField(null=True, blank=True, verbose_name=_("starts at"))
+    ends_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ends at"))
+    active = models.BooleanField(default=True, verbose_name=_("active"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("earning rule")
+        verbose_name_plural = _("earning rules")
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
@@ -127,12 +149,12 @@ class EarningRule(models.Model):
 
 
 class EntryKind(models.TextChoices):
-    EARN = "earn", "Earned on a purchase"
-    REDEEM = "redeem", "Redeemed"
-    REVERSE = "reverse", "Reversed (return or cancelled redemption)"
-    EXPIRE = "expire", "Expired"
-    ADJUST = "adjust", "Adjusted by staff"
-    BONUS = "bonus", "Bonus"
+    EARN = "earn", _("Earned on a purchase")
+    REDEEM = "redeem", _("Redeemed")
+    REVERSE = "reverse", _("Reversed (return or cancelled redemption)")
+    EXPIRE = "expire", _("Expired")
+    ADJUST = "adjust", _("Adjusted by staff")
+    BONUS = "bonus", _("Bonus")
 
 
 class LedgerEntry(models.Model):
@@ -142,28 +164,55 @@ class LedgerEntry(models.Model):
     staff user, or a named system job.
     """
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="ledger_entries")
-    kind = models.CharField(max_length=10, choices=EntryKind.choices)
-    points = models.IntegerField()
-    balance_after = models.BigIntegerField()
-    expires_at = models.DateTimeField(null=True, blank=True, help_text="For credits: when their lot expires.")
-    purchase = models.ForeignKey(Purchase, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    return_record = models.ForeignKey(Return, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="ledger_entries", verbose_name=_("member")
+    )
+    kind = models.CharField(max_length=10, choices=EntryKind.choices, verbose_name=_("kind"))
+    points = models.IntegerField(verbose_name=_("points"))
+    balance_after = models.BigIntegerField(verbose_name=_("balance after"))
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("For credits: when their lot expires."), verbose_name=_("expires at")
+    )
+    purchase = models.ForeignKey(
+        Purchase, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("purchase")
+    )
+    return_record = models.ForeignKey(
+        Return, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("return record")
+    )
     redemption = models.ForeignKey(
-        "Redemption", null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+        "Redemption",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        verbose_name=_("redemption"),
     )
-    voucher = models.ForeignKey("Voucher", null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
-    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    api_key = models.ForeignKey(StoreApiKey, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    voucher = models.ForeignKey(
+        "Voucher", null=True, blank=True, on_delete=models.PROTECT, related_name="entries", verbose_name=_("voucher")
+    )
+    store = models.ForeignKey(
+        Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("store")
+    )
+    api_key = models.ForeignKey(
+        StoreApiKey, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("API key")
+    )
     staff_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("staff user"),
     )
-    job = models.CharField(max_length=60, blank=True, help_text="The system job that made this entry.")
-    reason = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    job = models.CharField(
+        max_length=60, blank=True, help_text=_("The system job that made this entry."), verbose_name=_("job")
+    )
+    reason = models.CharField(max_length=300, blank=True, verbose_name=_("reason"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
-        verbose_name_plural = "ledger entries"
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
         ordering = ["-id"]
         constraints = [
             models.CheckConstraint(condition=~Q(points=0), name="ledger_points_not_zero"),
@@ -214,13 +263,15 @@ class LedgerEntry(models.Model):
 class PointsLot(models.Model):
     """Points credited together, expiring together. Spending and expiry take the oldest first."""
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="points_lots")
-    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="lot")
-    points = models.IntegerField()
-    remaining = models.IntegerField()
-    expires_at = models.DateTimeField()
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="points_lots", verbose_name=_("member"))
+    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="lot", verbose_name=_("entry"))
+    points = models.IntegerField(verbose_name=_("points"))
+    remaining = models.IntegerField(verbose_name=_("remaining"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
 
     class Meta:
+        verbose_name = _("points lot")
+        verbose_name_plural = _("points lots")
         constraints = [
             models.CheckConstraint(condition=Q(points__gt=0), name="lot_points_positive"),
             models.CheckConstraint(
@@ -241,11 +292,15 @@ class PointsLot(models.Model):
 class LotConsumption(models.Model):
     """How many points a debit entry took from one lot, so a cancellation can put them back."""
 
-    entry = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="consumptions")
-    lot = models.ForeignKey(PointsLot, on_delete=models.PROTECT, related_name="consumptions")
-    points = models.IntegerField()
+    entry = models.ForeignKey(
+        LedgerEntry, on_delete=models.PROTECT, related_name="consumptions", verbose_name=_("entry")
+    )
+    lot = models.ForeignKey(PointsLot, on_delete=models.PROTECT, related_name="consumptions", verbose_name=_("lot"))
+    points = models.IntegerField(verbose_name=_("points"))
 
     class Meta:
+        verbose_name = _("lot consumption")
+        verbose_name_plural = _("lot consumptions")
         constraints = [models.CheckConstraint(condition=Q(points__gt=0), name="lot_consumption_positive")]
 
     def __str__(self):
@@ -253,24 +308,28 @@ class LotConsumption(models.Model):
 
 
 class RedemptionStatus(models.TextChoices):
-    COMPLETED = "completed", "Completed"
-    CANCELLED = "cancelled", "Cancelled"
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class Redemption(models.Model):
     """Points used as payment at a till. Cancelling gives the points back, once."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="redemptions")
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
-    receipt_id = models.CharField(max_length=64)
-    points = models.PositiveIntegerField()
-    value = models.DecimalField(max_digits=12, decimal_places=2)
-    status = models.CharField(max_length=10, choices=RedemptionStatus.choices, default=RedemptionStatus.COMPLETED)
-    created_at = models.DateTimeField(auto_now_add=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public ID"))
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="redemptions", verbose_name=_("member"))
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", verbose_name=_("store"))
+    receipt_id = models.CharField(max_length=64, verbose_name=_("receipt ID"))
+    points = models.PositiveIntegerField(verbose_name=_("points"))
+    value = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("value"))
+    status = models.CharField(
+        max_length=10, choices=RedemptionStatus.choices, default=RedemptionStatus.COMPLETED, verbose_name=_("status")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    cancelled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("cancelled at"))
 
     class Meta:
+        verbose_name = _("redemption")
+        verbose_name_plural = _("redemptions")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(points__gt=0), name="redemption_points_positive"),

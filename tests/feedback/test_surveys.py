@@ -94,6 +94,10 @@ def test_rerunning_the_invitation_job_invites_nobody_twice(store, survey, member
 
 @pytest.fixture
 def invitation(survey, member):
+    """An invitation to an English-reading member: the page speaks the member's language
+    (tests/test_languages.py shows it in Chinese)."""
+    Member.objects.filter(pk=member.pk).update(language="en")
+    member.refresh_from_db()
     return SurveyInvitation.objects.create(survey=survey, member=member, expires_at=timezone.now() + timedelta(days=14))
 
 

@@ -157,7 +157,8 @@ def test_members_heading_for_a_downgrade_are_told_once_30_days_ahead(tiers, memb
 
     assert (first, second) == (1, 0)
     message = OutboxMessage.objects.get(member=member)
-    assert message.kind == "tier_downgrade_notice" and "500.00 more" in message.body and "Member" in message.body
+    assert message.kind == "tier_downgrade_notice" and message.language == "zh-hans"
+    assert "再消费 ¥500.00 即可保级" in message.body and message.body.endswith("调整为Member。")
 
 
 def test_members_who_still_qualify_get_no_notice(tiers, member, store, now):

@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 
 from stores.models import Channel
 from stores.services import store_api_key_create, store_get_or_create
@@ -30,5 +31,8 @@ class Command(BaseCommand):
         key, raw_key = store_api_key_create(
             store=store_obj, label=label, chain_wide=chain_wide, member_details=member_details
         )
-        self.stdout.write(f"API key {key.prefix}… for store {store_obj.name!r} (shown once, store it now):")
+        self.stdout.write(
+            gettext("API key %(prefix)s… for store “%(store)s” (shown once, keep it now):")
+            % {"prefix": key.prefix, "store": store_obj.name}
+        )
         self.stdout.write(raw_key)
