@@ -57,6 +57,16 @@ CHUNK = 10_000
 IMPORT_ACTOR = "import"
 
 
+def _execute(cursor, query, params=None):
+    """Run a statement composed with psycopg2.sql as text: Django's cursor wrappers (and
+    pghistory's, in back-office requests) expect a string."""
+    cursor.execute(query if isinstance(query, str) else query.as_string(cursor.cursor), params)
+
+
+def _execute_many(cursor, query, param_list):
+    cursor.executemany(query if isinstance(query, str) else query.as_string(cursor.cursor), param_list)
+
+
 class ImportFileError(ValueError):
     """The file as a whole cannot be read (not CSV, not UTF-8, unknown or missing columns)."""
 
@@ -125,10 +135,11 @@ def _stage(stream: io.BufferedIOBase, *, table: str, allowed: tuple[str, ...]) -
     column_defs = sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(name)) for name in allowed)
     with connection.cursor() as cursor:
         # n numbers the rows in file order: line n + 1 of the file (the header is line 1).
-        cursor.execute(
+        _execute(
+            cursor,
             sql.SQL("CREATE TEMPORARY TABLE {} (n bigint GENERATED ALWAYS AS IDENTITY, {}) ON COMMIT DROP").format(
                 sql.Identifier(table), column_defs
-            )
+            ),
         )
         copy = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, ENCODING 'UTF8')").format(
             sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
@@ -159,7 +170,7 @@ def _scratch_tables(*names: str):
     def drop():
         with connection.cursor() as cursor:
             for name in names:
-                cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
+                _execute(cursor, sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
 
     drop()
     yield
@@ -169,7 +180,7 @@ def _scratch_tables(*names: str):
 def _rows(sql: str, params=()) -> Iterable[tuple]:
     """Stream a query's rows in chunks through a server-side cursor (memory stays flat)."""
     with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, params)
+        _execute(cursor, sql, params)
         while batch := cursor.fetchmany(CHUNK):
             yield from batch
 
@@ -202,7 +213,7 @@ def _analyze(table: str) -> None:
     """Statistics for a filled temporary table: autovacuum never sees them, and without them the
     planner expects a thousand rows and joins millions by nested loops."""
     with connection.cursor() as cursor:
-        cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+        _execute(cursor, sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
 
 
 def _copy_value(value) -> str:
@@ -215,7 +226,8 @@ def _copy_value(value) -> str:
 def _reject(table: str, reason: str, condition: str, params=()) -> None:
     """Mark the still accepted rows of `table` that meet `condition` as rejected for `reason`."""
     with connection.cursor() as cursor:
-        cursor.execute(
+        _execute(
+            cursor,
             sql.SQL("UPDATE {} SET reason = %s WHERE reason IS NULL AND ({})").format(
                 sql.Identifier(table), sql.SQL(condition)
             ),
@@ -225,8 +237,9 @@ def _reject(table: str, reason: str, condition: str, params=()) -> None:
 
 def _rejections(table: str) -> list[Rejection]:
     with connection.cursor() as cursor:
-        cursor.execute(
-            sql.SQL("SELECT n + 1, reason FROM {} WHERE reason IS NOT NULL ORDER BY n").format(sql.Identifier(table))
+        _execute(
+            cursor,
+            sql.SQL("SELECT n + 1, reason FROM {} WHERE reason IS NOT NULL ORDER BY n").format(sql.Identifier(table)),
         )
         return [Rejection(line, reason) for line, reason in cursor.fetchall()]
 
@@ -260,7 +273,7 @@ def _insert_select(model: type[models.Model], values: dict[str, str], source: st
         sql.SQL(source),
     )
     with connection.cursor() as cursor:
-        cursor.execute(statement, [*defaults, *params])
+        _execute(cursor, statement, [*defaults, *params])
         return cursor.rowcount
 
 
@@ -324,12 +337,13 @@ def members_import(*, stream: io.BufferedIOBase, progress: Progress = _no_progre
     with transaction.atomic(), _scratch_tables("import_members", "import_members_checked"):
         _stage(stream, table="import_members", allowed=MEMBER_COLUMNS)
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM import_members")
+            _execute(cursor, "SELECT count(*) FROM import_members")
             report.rows = cursor.fetchone()[0]
-            cursor.execute(
+            _execute(
+                cursor,
                 "CREATE TEMPORARY TABLE import_members_checked (n bigint PRIMARY KEY, phone text, email text, "
                 "birthday date, enrolled_at timestamptz, card_number text, referral_code text, reason text, "
-                "store_id bigint, existing bigint) ON COMMIT DROP"
+                "store_id bigint, existing bigint) ON COMMIT DROP",
             )
         progress("members: checking", 0, report.rows)
         _copy_rows(
@@ -362,7 +376,9 @@ def members_import(*, stream: io.BufferedIOBase, progress: Progress = _no_progre
             "ORDER BY s.n",
         )
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM import_members_checked WHERE reason IS NULL AND existing IS NOT NULL")
+            _execute(
+                cursor, "SELECT count(*) FROM import_members_checked WHERE reason IS NULL AND existing IS NOT NULL"
+            )
             report.unchanged = cursor.fetchone()[0]
         progress("members: inserting", report.rows, report.rows)
     return report
@@ -371,9 +387,10 @@ def members_import(*, stream: io.BufferedIOBase, progress: Progress = _no_progre
 def _members_classify() -> None:
     table = "import_members_checked"
     with connection.cursor() as cursor:
-        cursor.execute(
+        _execute(
+            cursor,
             "UPDATE import_members_checked c SET store_id = st.id FROM import_members s JOIN stores_store st "
-            "ON st.code = btrim(s.store) WHERE s.n = c.n"
+            "ON st.code = btrim(s.store) WHERE s.n = c.n",
         )
     _reject(
         table,
@@ -404,14 +421,16 @@ def _members_classify() -> None:
     )
     with connection.cursor() as cursor:
         # Already a member: the same external id, or (without one) the same phone.
-        cursor.execute(
+        _execute(
+            cursor,
             "UPDATE import_members_checked c SET existing = m.id FROM import_members s, members_member m "
-            "WHERE s.n = c.n AND c.reason IS NULL AND m.external_id = btrim(s.external_id)"
+            "WHERE s.n = c.n AND c.reason IS NULL AND m.external_id = btrim(s.external_id)",
         )
-        cursor.execute(
+        _execute(
+            cursor,
             "UPDATE import_members_checked c SET existing = m.id FROM import_members s, members_member m "
             "WHERE s.n = c.n AND c.reason IS NULL AND c.existing IS NULL AND coalesce(btrim(s.external_id), '') = '' "
-            "AND c.phone <> '' AND m.phone = c.phone"
+            "AND c.phone <> '' AND m.phone = c.phone",
         )
     _reject(
         table,
@@ -426,17 +445,19 @@ def _card_numbers_unique() -> None:
     for column, draw in (("card_number", new_card_number), ("referral_code", new_referral_code)):
         for _attempt in range(5):
             with connection.cursor() as cursor:
-                cursor.execute(
+                _execute(
+                    cursor,
                     sql.SQL(
                         "SELECT n FROM import_members_checked c WHERE reason IS NULL AND existing IS NULL AND "
                         "(EXISTS (SELECT 1 FROM members_member m WHERE m.{column} = c.{column}) OR EXISTS "
                         "(SELECT 1 FROM import_members_checked o WHERE o.{column} = c.{column} AND o.n < c.n))"
-                    ).format(column=sql.Identifier(column))
+                    ).format(column=sql.Identifier(column)),
                 )
                 taken = [n for (n,) in cursor.fetchall()]
                 if not taken:
                     break
-                cursor.executemany(
+                _execute_many(
+                    cursor,
                     sql.SQL("UPDATE import_members_checked SET {} = %s WHERE n = %s").format(sql.Identifier(column)),
                     [(draw(), n) for n in taken],
                 )
@@ -499,12 +520,13 @@ def purchases_import(
     with transaction.atomic(), _scratch_tables(*scratch, "import_lines_checked", "import_points"):
         _stage(stream, table="import_purchases", allowed=PURCHASE_COLUMNS)
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM import_purchases")
+            _execute(cursor, "SELECT count(*) FROM import_purchases")
             report.rows = cursor.fetchone()[0]
-            cursor.execute(
+            _execute(
+                cursor,
                 "CREATE TEMPORARY TABLE import_purchases_checked (n bigint PRIMARY KEY, phone text, "
                 "occurred_at timestamptz, total numeric(12, 2), currency text, channel text, reason text, "
-                "store_id bigint, member_id bigint, existing bigint, purchase_id bigint) ON COMMIT DROP"
+                "store_id bigint, member_id bigint, existing bigint, purchase_id bigint) ON COMMIT DROP",
             )
         progress("purchases: checking", 0, report.rows)
         _copy_rows(
@@ -538,15 +560,16 @@ def purchases_import(
             "WHERE c.reason IS NULL AND c.existing IS NULL ORDER BY c.occurred_at, s.n",
         )
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM import_purchases_checked WHERE reason IS NULL AND existing IS NOT NULL"
+            _execute(
+                cursor, "SELECT count(*) FROM import_purchases_checked WHERE reason IS NULL AND existing IS NOT NULL"
             )
             report.unchanged = cursor.fetchone()[0]
             # Each inserted purchase's id, found through the unique (store, receipt) index.
-            cursor.execute(
+            _execute(
+                cursor,
                 "UPDATE import_purchases_checked c SET purchase_id = p.id FROM import_purchases s, members_purchase p "
                 "WHERE s.n = c.n AND c.reason IS NULL AND c.existing IS NULL AND p.store_id = c.store_id "
-                "AND p.receipt_id = btrim(s.receipt_id)"
+                "AND p.receipt_id = btrim(s.receipt_id)",
             )
         _analyze("import_purchases_checked")
         if lines_stream is not None:
@@ -562,12 +585,14 @@ def purchases_import(
 def _purchases_classify(default_store: Store | None) -> None:
     table = "import_purchases_checked"
     with connection.cursor() as cursor:
-        cursor.execute(
+        _execute(
+            cursor,
             "UPDATE import_purchases_checked c SET store_id = st.id FROM import_purchases s JOIN stores_store st "
-            "ON st.code = btrim(s.store) WHERE s.n = c.n"
+            "ON st.code = btrim(s.store) WHERE s.n = c.n",
         )
         if default_store is not None:
-            cursor.execute(
+            _execute(
+                cursor,
                 "UPDATE import_purchases_checked c SET store_id = %s FROM import_purchases s "
                 "WHERE s.n = c.n AND coalesce(btrim(s.store), '') = ''",
                 [default_store.pk],
@@ -598,9 +623,10 @@ def _purchases_classify(default_store: Store | None) -> None:
         "WHERE c.reason IS NULL) d WHERE k > 1)",
     )
     with connection.cursor() as cursor:
-        cursor.execute(
+        _execute(
+            cursor,
             "UPDATE import_purchases_checked c SET existing = p.id FROM import_purchases s, members_purchase p "
-            "WHERE s.n = c.n AND c.reason IS NULL AND p.store_id = c.store_id AND p.receipt_id = btrim(s.receipt_id)"
+            "WHERE s.n = c.n AND c.reason IS NULL AND p.store_id = c.store_id AND p.receipt_id = btrim(s.receipt_id)",
         )
 
 
@@ -611,11 +637,12 @@ def _purchases_match_members() -> None:
             "m.card_number = btrim(s.card_number)",
             "c.phone <> '' AND m.phone = c.phone",
         ):
-            cursor.execute(
+            _execute(
+                cursor,
                 sql.SQL(
                     "UPDATE import_purchases_checked c SET member_id = m.id FROM import_purchases s, members_member m "
                     "WHERE s.n = c.n AND c.reason IS NULL AND c.member_id IS NULL AND {}"
-                ).format(sql.SQL(condition))
+                ).format(sql.SQL(condition)),
             )
     _reject(
         "import_purchases_checked",
@@ -627,7 +654,8 @@ def _purchases_match_members() -> None:
 def _purchase_members_create() -> int:
     """Create members for purchases naming an unknown external id or phone (one per person)."""
     with connection.cursor() as cursor:
-        cursor.execute(
+        _execute(
+            cursor,
             "CREATE TEMPORARY TABLE import_purchase_people ON COMMIT DROP AS "
             "SELECT DISTINCT ON (coalesce(NULLIF(btrim(s.external_id), ''), c.phone)) "
             "NULLIF(btrim(s.external_id), '') AS external_id, c.phone AS phone, c.store_id, c.occurred_at, "
@@ -637,17 +665,19 @@ def _purchase_members_create() -> int:
             "AND (coalesce(btrim(s.external_id), '') <> '' OR c.phone <> '') "
             "AND NOT EXISTS (SELECT 1 FROM members_member m WHERE m.external_id = btrim(s.external_id) "
             "OR (c.phone <> '' AND m.phone = c.phone)) "
-            "ORDER BY coalesce(NULLIF(btrim(s.external_id), ''), c.phone), c.occurred_at"
+            "ORDER BY coalesce(NULLIF(btrim(s.external_id), ''), c.phone), c.occurred_at",
         )
-        cursor.execute("ALTER TABLE import_purchase_people ADD COLUMN k bigint GENERATED ALWAYS AS IDENTITY")
-        cursor.execute("SELECT k FROM import_purchase_people")
+        _execute(cursor, "ALTER TABLE import_purchase_people ADD COLUMN k bigint GENERATED ALWAYS AS IDENTITY")
+        _execute(cursor, "SELECT k FROM import_purchase_people")
         keys = [k for (k,) in cursor.fetchall()]
         # A phone named by two external ids would break uniqueness: keep it on the first only.
-        cursor.execute(
+        _execute(
+            cursor,
             "UPDATE import_purchase_people p SET phone = '' WHERE phone <> '' AND EXISTS "
-            "(SELECT 1 FROM import_purchase_people o WHERE o.phone = p.phone AND o.k < p.k)"
+            "(SELECT 1 FROM import_purchase_people o WHERE o.phone = p.phone AND o.k < p.k)",
         )
-        cursor.executemany(
+        _execute_many(
+            cursor,
             "UPDATE import_purchase_people SET card_number = %s, referral_code = %s WHERE k = %s",
             [(new_card_number(), new_referral_code(), k) for k in keys],
         )
@@ -669,11 +699,12 @@ def _lines_import(stream: io.BufferedIOBase, report: ImportReport) -> None:
     _stage(stream, table="import_lines", allowed=LINE_COLUMNS)
     with connection.cursor() as cursor:
         # A line belongs to a purchase inserted by this import (same store code and receipt).
-        cursor.execute(
+        _execute(
+            cursor,
             "CREATE TEMPORARY TABLE import_lines_checked ON COMMIT DROP AS SELECT l.n, c.purchase_id, "
             "NULL::text AS reason FROM import_lines l LEFT JOIN stores_store st ON st.code = btrim(l.store) "
             "LEFT JOIN members_purchase p ON p.store_id = st.id AND p.receipt_id = btrim(l.receipt_id) "
-            "LEFT JOIN import_purchases_checked c ON c.purchase_id = p.id"
+            "LEFT JOIN import_purchases_checked c ON c.purchase_id = p.id",
         )
     _analyze("import_lines_checked")
     table = "import_lines_checked"
@@ -708,7 +739,8 @@ def _lines_import(stream: io.BufferedIOBase, report: ImportReport) -> None:
 def _member_aggregates_add() -> None:
     """Add the imported purchases to their members' spend, count and first/last purchase."""
     with connection.cursor() as cursor:
-        cursor.execute(
+        _execute(
+            cursor,
             "UPDATE members_member m SET lifetime_spend = m.lifetime_spend + a.spend, "
             "purchase_count = m.purchase_count + a.purchases, "
             "first_purchase_at = LEAST(m.first_purchase_at, a.first_at), "
@@ -716,7 +748,7 @@ def _member_aggregates_add() -> None:
             "FROM (SELECT c.member_id, sum(c.total) AS spend, count(*) AS purchases, min(c.occurred_at) AS first_at, "
             "max(c.occurred_at) AS last_at FROM import_purchases_checked c "
             "WHERE c.reason IS NULL AND c.existing IS NULL "
-            "GROUP BY c.member_id) a WHERE m.id = a.member_id"
+            "GROUP BY c.member_id) a WHERE m.id = a.member_id",
         )
 
 
@@ -724,9 +756,10 @@ def _points_earn(progress: Progress) -> int:
     """Points of the imported purchases, priced one by one by the earning rules of their date, then
     written to the ledger set-based: an earn entry and a lot per purchase, balances moved once."""
     with connection.cursor() as cursor:
-        cursor.execute(
+        _execute(
+            cursor,
             "CREATE TEMPORARY TABLE import_points (purchase_id bigint PRIMARY KEY, member_id bigint, "
-            "occurred_at timestamptz, points integer, base_points integer, expires_at timestamptz) ON COMMIT DROP"
+            "occurred_at timestamptz, points integer, base_points integer, expires_at timestamptz) ON COMMIT DROP",
         )
     rows = _rows(
         "SELECT p.id, p.member_id, p.store_id, p.channel, p.occurred_at, p.total, "

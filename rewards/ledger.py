@@ -28,6 +28,16 @@ LOT_BATCH = 50
 IMPORT_LOCK_SLICE = 10_000
 
 
+def _execute(cursor, query, params=None):
+    """Run a statement composed with psycopg2.sql as text: Django's cursor wrappers (and
+    pghistory's, in back-office requests) expect a string."""
+    cursor.execute(query if isinstance(query, str) else query.as_string(cursor.cursor), params)
+
+
+def _execute_many(cursor, query, param_list):
+    cursor.executemany(query if isinstance(query, str) else query.as_string(cursor.cursor), param_list)
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who moves the points: a store through an API key, a staff user, or a system job."""
@@ -263,12 +273,13 @@ def import_credits_post(*, table: str, actor_name: str) -> int:
     the purchase's time, so the history reads as it happened. Returns the points credited."""
     source = sql.Identifier(table)
     with connection.cursor() as cursor:
-        cursor.execute(sql.SQL("SELECT DISTINCT member_id FROM {} ORDER BY member_id").format(source))
+        _execute(cursor, sql.SQL("SELECT DISTINCT member_id FROM {} ORDER BY member_id").format(source))
         member_ids = [member_id for (member_id,) in cursor.fetchall()]
     for start in range(0, len(member_ids), IMPORT_LOCK_SLICE):
         list(members_locked(Member.objects.filter(pk__in=member_ids[start : start + IMPORT_LOCK_SLICE])).values("pk"))
     with connection.cursor() as cursor:
-        cursor.execute(
+        _execute(
+            cursor,
             sql.SQL(
                 "INSERT INTO rewards_ledgerentry (member_id, kind, points, balance_after, expires_at, purchase_id, "
                 "job, reason, created_at) SELECT i.member_id, %s, i.points, m.points_balance + sum(i.points) OVER "
@@ -278,7 +289,8 @@ def import_credits_post(*, table: str, actor_name: str) -> int:
             ).format(source),
             [EntryKind.EARN, actor_name[:60], "imported purchase"],
         )
-        cursor.execute(
+        _execute(
+            cursor,
             sql.SQL(
                 "INSERT INTO rewards_pointslot (member_id, entry_id, points, remaining, expires_at) "
                 "SELECT member_id, id, lot, lot, expires_at FROM (SELECT e.member_id, e.id, e.expires_at, "
@@ -287,19 +299,21 @@ def import_credits_post(*, table: str, actor_name: str) -> int:
             ).format(source),
             [EntryKind.EARN],
         )
-        cursor.execute(
+        _execute(
+            cursor,
             sql.SQL(
                 "UPDATE members_member m SET points_balance = m.points_balance + s.points FROM "
                 "(SELECT member_id, sum(points) AS points FROM {} GROUP BY member_id) s WHERE m.id = s.member_id"
-            ).format(source)
+            ).format(source),
         )
-        cursor.execute(
+        _execute(
+            cursor,
             sql.SQL(
                 "UPDATE members_purchase p SET points_earned = i.points, base_points = i.base_points "
                 "FROM {} i WHERE p.id = i.purchase_id"
-            ).format(source)
+            ).format(source),
         )
-        cursor.execute(sql.SQL("SELECT coalesce(sum(points), 0) FROM {}").format(source))
+        _execute(cursor, sql.SQL("SELECT coalesce(sum(points), 0) FROM {}").format(source))
         return cursor.fetchone()[0]
 
 
