@@ -116,7 +116,7 @@ class AnalyticsToken(models.Model):
         "auth.User", on_delete=models.CASCADE, related_name="analytics_tokens", verbose_name=_("staff user")
     )
     label = models.CharField(_("label"), max_length=100)
-    digest = models.CharField(max_length=64, unique=True, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False, verbose_name=_("digest"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)

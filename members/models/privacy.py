@@ -22,17 +22,27 @@ class PrivacyChannel(models.TextChoices):
 class PrivacyRecord(models.Model):
     """One export of a member's data or the closure of their account."""
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="privacy_records")
-    action = models.CharField(max_length=10, choices=PrivacyAction.choices)
-    channel = models.CharField(max_length=10, choices=PrivacyChannel.choices)
-    staff_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="privacy_records", verbose_name=_("member")
     )
-    details = models.JSONField(default=dict, blank=True, help_text="What was done, in figures.")
-    created_at = models.DateTimeField()
+    action = models.CharField(max_length=10, choices=PrivacyAction.choices, verbose_name=_("action"))
+    channel = models.CharField(max_length=10, choices=PrivacyChannel.choices, verbose_name=_("channel"))
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("staff user"),
+    )
+    details = models.JSONField(
+        default=dict, blank=True, help_text=_("What was done, in figures."), verbose_name=_("details")
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("privacy request")
+        verbose_name_plural = _("privacy requests")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["member", "-created_at"], name="privacy_record_by_member")]
         constraints = [
