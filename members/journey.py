@@ -19,6 +19,8 @@ from django.db.models import Count, Exists, F, IntegerField, Max, Min, OuterRef,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from events import services as events
+from events.types import EventType
 from feedback.models import Feedback
 from jobs.incremental import recorded_since
 from jobs.results import ChunkResult
@@ -204,6 +206,7 @@ def member_stage_refresh(*, member: Member, write: bool = True) -> set[str]:
     if row["new"] == row["stage"]:
         return set()
     insert_instance(_stage_change(row, policy), returning_id=False)
+    events.record(EventType.STAGE_CHANGED, member=member, data={"from": row["stage"], "to": row["new"]})
     member.stage, member.stage_changed_at = row["new"], now
     if write:
         update_instance(member, ["stage", "stage_changed_at"])
@@ -255,6 +258,7 @@ def _first_purchase(member: Member) -> set[str]:
         created_at=now,
     )
     insert_instance(change, returning_id=False)
+    events.record(EventType.STAGE_CHANGED, member=member, data={"from": member.stage, "to": Stage.FIRST_TIME})
     member.stage, member.stage_changed_at = Stage.FIRST_TIME, now
     return {"stage", "stage_changed_at"}
 
@@ -435,6 +439,7 @@ def member_won_back(*, member: Member, write: bool = True) -> set[str]:
         figures={"purchase_at": member.last_purchase_at.isoformat()},
     )
     member.lapse_state = LapseState.WON_BACK
+    events.record(EventType.LAPSE_WON_BACK, member=member, data={"last_purchase_at": member.last_purchase_at})
     if write:
         update_instance(member, ["lapse_state"])
     return {"lapse_state"}

@@ -17,6 +17,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from events import services as events
+from events.types import EventType
 from loyalty.errors import Conflict, DomainError, field_error
 from loyalty.fastsql import insert_instance, insert_rows, update_instance
 from rewards.earning import BasketLine, Earner, EarnQuote, points_for_basket
@@ -91,6 +93,9 @@ def member_enroll(
     )
     member = _insert_member(fields)
     member_stage_refresh(member=member)
+    events.record(
+        EventType.MEMBER_ENROLLED, member=member, data={"card_number": member.card_number, "channel": channel}
+    )
     return member
 
 
@@ -139,6 +144,7 @@ def member_suspend(*, member: Member, reason: str) -> Member:
         status=MemberStatus.SUSPENDED, suspended_reason=reason, suspended_at=timezone.now()
     )
     member.refresh_from_db()
+    events.record(EventType.MEMBER_SUSPENDED, member=member, data={"reason": reason})
     return member
 
 
@@ -146,6 +152,7 @@ def member_suspend(*, member: Member, reason: str) -> Member:
 def member_reinstate(*, member: Member) -> Member:
     Member.objects.filter(pk=member.pk).update(status=MemberStatus.ACTIVE, suspended_reason="", suspended_at=None)
     member.refresh_from_db()
+    events.record(EventType.MEMBER_REINSTATED, member=member)
     return member
 
 
@@ -284,6 +291,7 @@ def _record(*, member, store, receipt_id, channel, occurred_at, total, lines, cu
     changed |= tier_after_purchase(member=member)
     # One UPDATE carries every member field the purchase moved (the row is locked).
     update_instance(member, sorted(changed))
+    events.record(EventType.PURCHASE_RECORDED, member=member, data=purchase_event_data(purchase, store))
     purchase.member = member
     return purchase
 
@@ -365,6 +373,7 @@ def purchase_return(
     member.lifetime_spend -= amount
     member.purchase_count -= int(fully_returned)
     member_stage_refresh(member=member)
+    events.record(EventType.PURCHASE_RETURNED, member=member, data=return_event_data(return_record, store))
     return_record.purchase.member = member
     return return_record
 
@@ -417,3 +426,24 @@ def _record_returned_lines(return_record: Return, returned_lines) -> None:
         ReturnLine(return_record=return_record, purchase_line=line, quantity=qty) for line, qty in returned_lines
     )
     PurchaseLine.objects.bulk_update({line.pk: line for line, _ in returned_lines}.values(), ["returned_quantity"])
+
+
+def purchase_event_data(purchase: Purchase, store: Store) -> dict:
+    return {
+        "purchase_id": str(purchase.public_id),
+        "store": store.code,
+        "receipt_id": purchase.receipt_id,
+        "total": str(purchase.total),
+        "currency": purchase.currency,
+        "points_earned": purchase.points_earned,
+    }
+
+
+def return_event_data(return_record: Return, store: Store) -> dict:
+    return {
+        "purchase_id": str(return_record.purchase.public_id),
+        "store": store.code,
+        "receipt_id": return_record.receipt_id,
+        "amount": str(return_record.amount),
+        "points_reversed": return_record.points_reversed,
+    }

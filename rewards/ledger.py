@@ -11,6 +11,8 @@ from datetime import datetime
 from django.db.models import F, Q
 from django.utils import timezone
 
+from events import services as events
+from events.types import EventType
 from loyalty.errors import InsufficientPoints
 from loyalty.fastsql import insert_instance, update_many
 from members.locking import is_locked, mark_locked
@@ -66,6 +68,17 @@ def lock_member(member: Member | int) -> Member:
     return mark_locked(Member.objects.select_for_update(no_key=True).get(pk=member_id))
 
 
+# Which event a ledger entry is, by its kind (a reversal is an adjustment the member did not ask for).
+POINTS_EVENT = {
+    "earn": EventType.POINTS_EARNED,
+    "bonus": EventType.POINTS_EARNED,
+    "redeem": EventType.POINTS_REDEEMED,
+    "expire": EventType.POINTS_EXPIRED,
+    "adjust": EventType.POINTS_ADJUSTED,
+    "reverse": EventType.POINTS_ADJUSTED,
+}
+
+
 def _move_balance(member: Member, points: int, *, write: bool = True) -> None:
     if write:
         Member.objects.filter(pk=member.pk).update(points_balance=F("points_balance") + points)
@@ -84,6 +97,9 @@ def _new_entry(member: Member, *, kind: str, points: int, actor: Actor, source: 
         **source.as_fields(),
     )
     insert_instance(entry)
+    events.record(
+        POINTS_EVENT[kind], member=member, data={"points": points, "balance": entry.balance_after, "kind": kind}
+    )
     return entry
 
 

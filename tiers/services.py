@@ -11,6 +11,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from events import services as events
+from events.types import EventType
 from jobs.results import ChunkResult
 from loyalty.dates import add_months
 from loyalty.errors import field_error
@@ -58,6 +60,11 @@ def _move(
         created_at=timezone.now(),
     )
     insert_instance(change, returning_id=False)
+    events.record(
+        EventType.TIER_CHANGED,
+        member=member,
+        data={"from": getattr(tier_by_id(member.tier_id), "name", None), "to": to.name, "reason": kind},
+    )
     member.tier, member.tier_valid_until = to, valid_until
     if write:
         update_instance(member, ["tier", "tier_valid_until"])
