@@ -1,0 +1,105 @@
+"""Events are recorded with the change that they describe, numbered per member in commit order."""
+
+import threading
+
+import pytest
+from django.db import connection, transaction
+
+from events import services as events
+from events.models import Event
+from events.types import EventType
+from members.services import member_enroll, member_suspend
+from tests.factories import MemberFactory, buy
+
+
+@pytest.mark.django_db
+def test_enrolment_records_member_enrolled_with_the_public_id(store):
+    member = member_enroll(phone="13800138000", store=store)
+
+    event = Event.objects.get()
+    assert (event.type, event.member_id, event.sequence) == (EventType.MEMBER_ENROLLED, member.pk, 1)
+    assert event.payload == {"member_id": str(member.public_id), "card_number": member.card_number, "channel": "store"}
+
+
+@pytest.mark.django_db
+def test_a_purchase_records_its_events_in_order(member, store):
+    purchase = buy(member, store, "100.00")
+
+    types = list(Event.objects.filter(member_id=member.pk).order_by("sequence").values_list("type", "sequence"))
+    assert types == [
+        (EventType.POINTS_EARNED, 1),
+        (EventType.STAGE_CHANGED, 2),
+        (EventType.PURCHASE_RECORDED, 3),
+    ]
+    recorded = Event.objects.get(type=EventType.PURCHASE_RECORDED)
+    assert recorded.payload["purchase_id"] == str(purchase.public_id)
+    assert recorded.payload["points_earned"] == purchase.points_earned
+
+
+@pytest.mark.django_db
+def test_a_refused_change_records_no_event(member):
+    with pytest.raises(Exception, match="reason"):
+        member_suspend(member=member, reason="  ")
+
+    assert not Event.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_event_rolled_back_with_its_change_is_gone(member):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        events.record(EventType.MEMBER_UPDATED, member=member, data={"fields": ["name"]})
+        raise RuntimeError
+
+    assert not Event.objects.exists()
+
+
+@pytest.mark.django_db
+def test_build_writes_nothing(member):
+    event = events.build(EventType.BADGE_AWARDED, member=member, data={"badge": "Explorer"})
+
+    assert event.pk is None and event.payload == {"member_id": str(member.public_id), "badge": "Explorer"}
+    assert not Event.objects.exists()
+
+
+@pytest.mark.django_db
+def test_record_many_numbers_each_members_events(member):
+    other = MemberFactory()
+
+    events.record_many(
+        [events.build(EventType.POINTS_EXPIRED, member=m, data={"points": 1}) for m in (member, other, member)]
+    )
+
+    assert sorted(Event.objects.values_list("member_id", "sequence")) == sorted(
+        [(member.pk, 1), (member.pk, 2), (other.pk, 1)]
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_transactions_number_a_members_events_in_commit_order(member):
+    """Twelve threads record for the same member at once; each commits right after recording.
+    The numbers are 1..12 without gaps, and the order of commits is the order of numbers."""
+    committed: list[str] = []
+    order_lock = threading.Lock()
+    start = threading.Barrier(12)
+
+    def record_one():
+        try:
+            start.wait()
+            with transaction.atomic():
+                event = events.record(EventType.MEMBER_UPDATED, member=member, data={"fields": []})
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_sleep(0.01)")
+            with order_lock:
+                committed.append(str(event.uuid))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=record_one) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    by_sequence = list(Event.objects.filter(member_id=member.pk).order_by("sequence").values_list("sequence", "uuid"))
+    assert [sequence for sequence, _ in by_sequence] == list(range(1, 13))
+    assert [str(uuid) for _, uuid in by_sequence] == committed
