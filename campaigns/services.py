@@ -13,6 +13,8 @@ from django.db.models import F
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from events import services as events
+from events.types import EventType
 from jobs.models import JobRun, RunStatus
 from jobs.results import ChunkResult
 from loyalty.errors import DomainError, field_error
@@ -227,12 +229,13 @@ def _treat(campaign: Campaign, treated: list[dict], *, as_of: datetime, params: 
         )
         for index, (member_id, key) in enumerate(recipients)
     )
+    bonus_entries = {}
     if points:
         # A referrer of two new members in one chunk is two recipients: both grants are credited.
         points_by_member = Counter()
         for member_id, _ in recipients:
             points_by_member[member_id] += points
-        post_bonus_many(
+        bonus_entries = post_bonus_many(
             dict(points_by_member),
             expires_at=lot_expiry(as_of),
             actor=Actor(job=f"campaign:{campaign.pk}"),
@@ -244,10 +247,31 @@ def _treat(campaign: Campaign, treated: list[dict], *, as_of: datetime, params: 
         )
     _tasks(campaign, treated, as_of=as_of, params=params)
     _messages(campaign, recipients, vouchers)
+    events.record_many(_grant_events(campaign, recipients, vouchers, bonus_entries, as_of=as_of))
     Campaign.objects.filter(pk=campaign.pk).update(
         granted_members=F("granted_members") + len(recipients),
         granted_points=F("granted_points") + points * len(recipients),
     )
+
+
+def _grant_events(campaign: Campaign, recipients, vouchers: list[Voucher], bonus_entries: dict, *, as_of) -> list:
+    """The events of a chunk's grants: points earned, vouchers issued, badges awarded."""
+    public_ids = dict(Member.objects.filter(pk__in={m for m, _ in recipients}).values_list("pk", "public_id"))
+    found = []
+    for member_id, entry in bonus_entries.items():
+        ref = events.MemberRef(member_id, public_ids[member_id])
+        data = {"points": entry.points, "balance": entry.balance_after, "kind": "bonus", "campaign": campaign.pk}
+        found.append(events.build(EventType.POINTS_EARNED, member=ref, data=data, occurred_at=as_of))
+    for voucher in vouchers:
+        ref = events.MemberRef(voucher.member_id, public_ids[voucher.member_id])
+        data = {"code": voucher.code, "reward": campaign.reward.name, "points": 0, "campaign": campaign.pk}
+        found.append(events.build(EventType.VOUCHER_ISSUED, member=ref, data=data, occurred_at=as_of))
+    if campaign.kind == CampaignKind.BADGE:
+        for member_id in dict(recipients):
+            ref = events.MemberRef(member_id, public_ids[member_id])
+            data = {"badge": campaign.badge.name, "campaign": campaign.pk}
+            found.append(events.build(EventType.BADGE_AWARDED, member=ref, data=data, occurred_at=as_of))
+    return found
 
 
 def _recipients(campaign: Campaign, treated: list[dict]) -> list[tuple[int, str]]:

@@ -5,8 +5,10 @@ transaction. Both take the member as any object with `pk` and `public_id`.
 checkout's other writes (no round trip of its own); its sequence number comes from a trigger.
 """
 
+import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from typing import NamedTuple
 
 from django.utils import timezone
 
@@ -14,6 +16,13 @@ from loyalty.fastsql import insert_instance
 
 from .models import Event
 from .types import SCHEMA_VERSION
+
+
+class MemberRef(NamedTuple):
+    """A member as events need one (batch jobs that hold ids, not rows)."""
+
+    pk: int
+    public_id: uuid.UUID
 
 
 def build(type: str, *, member=None, data: dict | None = None, occurred_at: datetime | None = None) -> Event:

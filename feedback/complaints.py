@@ -9,6 +9,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from events import services as events
+from events.types import EventType
 from loyalty.errors import Conflict, DomainError, field_error
 from members.models import Member
 from messaging.services import messages_queue_for_staff
@@ -74,6 +76,11 @@ def complaint_file(
         resolution_due_at=now + timedelta(hours=target.resolution_hours),
     )
     ComplaintEvent.objects.create(complaint=complaint, kind=EventKind.CREATED, to_status=complaint.status, actor=actor)
+    events.record(
+        EventType.COMPLAINT_FILED,
+        member=member,
+        data={"complaint_id": complaint.pk, "category": category, "severity": severity, "channel": channel},
+    )
     return complaint
 
 
@@ -115,6 +122,11 @@ def complaint_change_status(
     complaint.save()
     ComplaintEvent.objects.create(
         complaint=complaint, kind=EventKind.STATUS, from_status=previous, to_status=status, note=note, actor=actor
+    )
+    events.record(
+        EventType.COMPLAINT_STATUS_CHANGED,
+        member=complaint.member,
+        data={"complaint_id": complaint.pk, "from": previous, "to": status},
     )
     return complaint
 
@@ -177,6 +189,9 @@ def complaints_escalate(*, as_of: datetime | None = None) -> int:
 
 def _announce_breach(complaint: Complaint, breach: str) -> None:
     ComplaintEvent.objects.create(complaint=complaint, kind=EventKind.ESCALATED, note=f"Missed the {breach} target")
+    events.record(
+        EventType.COMPLAINT_ESCALATED, member=complaint.member, data={"complaint_id": complaint.pk, "missed": breach}
+    )
     messages_queue_for_staff(
         users=complaint_managers(),
         kind="complaint_escalation",

@@ -18,6 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from events import services as events
+from events.types import EventType
 from jobs.results import ChunkResult
 from loyalty.errors import DomainError, field_error
 from loyalty.sampling import in_sample
@@ -190,4 +192,7 @@ def survey_answer(*, survey: Survey, answers: dict, member: Member | None = None
     comment = "\n".join(c.text for c in cleaned if c.question.kind == QuestionKind.TEXT)
     if nps is not None or comment:
         feedback_record(member=member, nps=nps, comment=comment, source=FeedbackSource.SURVEY, survey_response=response)
+    events.record(
+        EventType.SURVEY_ANSWERED, member=member, data={"survey": survey.name, "response_id": response.pk, "nps": nps}
+    )
     return response

@@ -13,6 +13,8 @@ from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from events import services as events
+from events.types import EventType
 from loyalty.errors import Conflict, DomainError, MemberSuspended, NotFound
 from members.models import Member
 from stores.access import may_act_on
@@ -144,6 +146,7 @@ def reward_redeem(
         actor=Actor(store=store, api_key=api_key, staff_user=staff_user, job="" if store or staff_user else "portal"),
         source=Source(voucher=voucher, reason=f"Reward: {reward.name}"),
     )
+    events.record(EventType.VOUCHER_ISSUED, member=member, data=voucher_event_data(voucher, points=reward.cost_points))
     voucher.member = member
     return voucher
 
@@ -179,6 +182,7 @@ def voucher_consume(*, voucher: Voucher, store: Store, receipt_id: str) -> Vouch
         receipt_id,
     )
     voucher.save(update_fields=["status", "used_at", "used_store", "used_receipt_id"])
+    events.record(EventType.VOUCHER_CONSUMED, member=voucher.member, data=voucher_event_data(voucher, store=store))
     return voucher
 
 
@@ -209,5 +213,19 @@ def voucher_cancel(*, voucher: Voucher, store: Store | None = None, api_key=None
         Reward.objects.filter(pk=voucher.reward_id).update(stock=F("stock") + 1)
     voucher.status, voucher.cancelled_at = VoucherStatus.CANCELLED, timezone.now()
     voucher.save(update_fields=["status", "cancelled_at"])
+    events.record(
+        EventType.VOUCHER_CANCELLED,
+        member=member,
+        data=voucher_event_data(voucher, points=-(debit.points if debit else 0)),
+    )
     voucher.member = member
     return voucher
+
+
+def voucher_event_data(voucher: Voucher, *, points: int | None = None, store: Store | None = None) -> dict:
+    data = {"code": voucher.code, "reward": voucher.reward.name}
+    if points is not None:
+        data["points"] = points
+    if store is not None:
+        data["store"] = store.code
+    return data

@@ -74,6 +74,17 @@ def endpoint_create(*, url: str, event_types: list[str], owner=None, description
 
 
 @transaction.atomic
+def endpoint_update(*, endpoint: Endpoint, url: str, event_types: list[str], description: str, owner=None) -> Endpoint:
+    """Change where and what an endpoint receives; its secrets and deliveries stay."""
+    endpoint_validate(url=url, event_types=event_types)
+    Endpoint.objects.filter(pk=endpoint.pk).update(
+        url=url, event_types=event_types, description=description, owner=owner
+    )
+    endpoint.refresh_from_db()
+    return endpoint
+
+
+@transaction.atomic
 def endpoint_secret_rotate(*, endpoint: Endpoint, overlap: timedelta | None = None) -> str:
     """A new secret; the current one keeps signing for `overlap` (default
     `WEBHOOK_SECRET_OVERLAP_HOURS`), then stops. Returns the new secret, shown once."""
@@ -355,4 +366,3 @@ def endpoint_test_send(*, endpoint: Endpoint) -> Delivery:
     deliveries_send(delivery_ids=[delivery.pk])
     delivery.refresh_from_db()
     return delivery
-
