@@ -281,6 +281,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "loyalty.api.schema.say_what_validation_enforces",
+        # What the platform sends, as `x-webhooks` (see webhooks/schema.py for why not `webhooks`).
+        "webhooks.schema.add_webhooks",
     ],
 }
 
