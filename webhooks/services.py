@@ -232,8 +232,19 @@ def deliveries_send(*, delivery_ids: list[int]) -> dict[str, int]:
 def send_run_all(runs: list[Run]) -> list[Outcome]:
     if len(runs) <= 1:
         return [outcome for run in runs for outcome in send_run(run)]
-    with ThreadPoolExecutor(max_workers=min(settings.WEBHOOK_SEND_THREADS, len(runs))) as pool:
-        return [outcome for outcomes in pool.map(send_run, runs) for outcome in outcomes]
+    return [outcome for outcomes in _sending_pool().map(send_run, runs) for outcome in outcomes]
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _sending_pool() -> ThreadPoolExecutor:
+    """One pool per process, made on first use (after a prefork worker has forked): its threads,
+    and their keep-alive connections to the endpoints, live as long as the process."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=settings.WEBHOOK_SEND_THREADS, thread_name_prefix="webhook-send")
+    return _pool
 
 
 @transaction.atomic
