@@ -39,7 +39,7 @@ from .models import (
     StageChange,
     StagePolicy,
 )
-from .selectors import members_in_chunk
+from .selectors import member_refs, members_in_chunk
 
 FIGURES = ("window_purchases", "window_categories", "window_channels", "referral_buyer", "latest_nps", "reviewed")
 MEMBER_FIELDS = ("purchase_count", "consent_email", "consent_sms", "last_engaged_at")
@@ -423,6 +423,11 @@ def lapse_detect(
         for member_id, state, last, due_at in rows
     )
     Member.objects.filter(pk__in=[r[0] for r in rows]).update(lapse_state=LapseState.LAPSED)
+    refs = member_refs(r[0] for r in rows)
+    events.record_many(
+        events.build(EventType.LAPSE_LAPSED, member=refs[member_id], data={"last_purchase_at": last})
+        for member_id, _, last, _ in rows
+    )
     return ChunkResult(examined, len(rows))
 
 

@@ -87,3 +87,13 @@ def purchase_get(*, public_id) -> Purchase:
     if purchase is None:
         raise NotFound("No such purchase.")
     return purchase
+
+
+def member_refs(member_ids) -> dict:
+    """Members as events need them (id and public id), by id: for batch jobs that hold ids."""
+    from events.services import MemberRef
+
+    return {
+        pk: MemberRef(pk, public_id)
+        for pk, public_id in Member.objects.filter(pk__in=list(member_ids)).values_list("pk", "public_id")
+    }

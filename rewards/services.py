@@ -14,9 +14,12 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from events import services as events
+from events.types import EventType
 from loyalty.errors import Conflict, DomainError, MemberSuspended, NotFound
 from loyalty.fastsql import insert_instance, update_many
 from members.models import Member, Purchase, Return
+from members.selectors import member_refs
 from stores.access import may_act_on
 
 from .earning import earning_setup, lot_expiry
@@ -216,4 +219,13 @@ def points_expire(
     # The members are locked: their new balances are known exactly.
     update_many([Member(pk=pk, points_balance=locked[pk] - total) for pk, total in totals.items()], ["points_balance"])
     due.update(remaining=0)
+    refs = member_refs(totals)
+    events.record_many(
+        events.build(
+            EventType.POINTS_EXPIRED,
+            member=refs[pk],
+            data={"points": -total, "balance": locked[pk] - total, "kind": "expire"},
+        )
+        for pk, total in totals.items()
+    )
     return ExpiryResult(len(totals), sum(totals.values()), len(locked))

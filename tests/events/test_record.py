@@ -103,3 +103,26 @@ def test_concurrent_transactions_number_a_members_events_in_commit_order(member)
     by_sequence = list(Event.objects.filter(member_id=member.pk).order_by("sequence").values_list("sequence", "uuid"))
     assert [sequence for sequence, _ in by_sequence] == list(range(1, 13))
     assert [str(uuid) for _, uuid in by_sequence] == committed
+
+
+@pytest.mark.django_db
+def test_expiring_points_records_points_expired_per_member(member, store):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from rewards.services import points_expire
+
+    buy(member, store, "100.00")
+    Event.objects.all().delete()
+
+    result = points_expire(as_of=timezone.now() + timedelta(days=3 * 366))
+
+    event = Event.objects.get()
+    assert (event.type, event.member_id) == (EventType.POINTS_EXPIRED, member.pk)
+    assert event.payload == {
+        "member_id": str(member.public_id),
+        "points": -result.points,
+        "balance": 0,
+        "kind": "expire",
+    }
