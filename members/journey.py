@@ -148,6 +148,11 @@ def record_changes(
 
 
 def _apply(rows: list[dict], *, as_of: datetime, policy: StagePolicy, run=None) -> int:
+    refs = member_refs(row["pk"] for row in rows)
+    events.record_many(
+        events.build(EventType.STAGE_CHANGED, member=refs[row["pk"]], data={"from": row["stage"], "to": row["new"]})
+        for row in rows
+    )
     return record_changes(
         rows,
         kind=ChangeKind.STAGE,

@@ -18,7 +18,8 @@ from loyalty.dates import add_months
 from loyalty.errors import field_error
 from loyalty.fastsql import insert_instance, update_instance, update_many
 from members.models import Member
-from members.selectors import members_in_chunk
+from members.selectors import member_refs, members_in_chunk
+from messaging.models import OutboxMessage
 from messaging.services import message_queue_many
 from rewards.ledger import lock_member
 
@@ -162,6 +163,16 @@ def tiers_requalify(
         members.append(Member(pk=member_id, tier=target, tier_valid_until=new_validity))
     TierChange.objects.bulk_create(changes)
     update_many(members, ["tier", "tier_valid_until"])
+    refs = member_refs(c.member_id for c in changes if c.to_tier_id != c.from_tier_id)
+    events.record_many(
+        events.build(
+            EventType.TIER_CHANGED,
+            member=refs[c.member_id],
+            data={"from": c.from_tier.name, "to": c.to_tier.name, "reason": c.kind},
+        )
+        for c in changes
+        if c.member_id in refs
+    )
     return ChunkResult(len(rows), sum(1 for c in changes if c.to_tier_id != c.from_tier_id))
 
 
@@ -191,7 +202,27 @@ def tier_downgrade_notices(
         if lower is None or member.spend >= tier.threshold:
             continue
         messages.append(_downgrade_notice(member, tier, lower))
-    return message_queue_many(messages)
+    # Told once per member and validity period: the event goes with the message the outbox accepts.
+    sent_before = set(
+        OutboxMessage.objects.filter(dedupe_key__in=[m["dedupe_key"] for m in messages]).values_list(
+            "dedupe_key", flat=True
+        )
+    )
+    queued = message_queue_many(messages)
+    events.record_many(
+        events.build(
+            EventType.TIER_DOWNGRADE_ANNOUNCED,
+            member=message["member"],
+            data={
+                "from": tier_by_id(message["member"].tier_id).name,
+                "to": tier_below(tier_by_id(message["member"].tier_id)).name,
+                "valid_until": message["member"].tier_valid_until,
+            },
+        )
+        for message in messages
+        if message["dedupe_key"] not in sent_before
+    )
+    return queued
 
 
 def _downgrade_notice(member: Member, tier: Tier, lower: Tier) -> dict:

@@ -126,3 +126,51 @@ def test_expiring_points_records_points_expired_per_member(member, store):
         "balance": 0,
         "kind": "expire",
     }
+
+
+@pytest.mark.django_db
+def test_requalification_down_records_tier_changed(tiers, member, store):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from members.models import Member
+    from tiers.services import tiers_requalify
+
+    buy(member, store, "100.00")
+    Member.objects.filter(pk=member.pk).update(tier=tiers["black"], tier_valid_until=timezone.now() - timedelta(1))
+    Event.objects.all().delete()
+
+    tiers_requalify(as_of=timezone.now(), member_id_from=member.pk, member_id_to=member.pk + 1)
+
+    event = Event.objects.get()
+    assert (event.type, event.payload["from"], event.payload["to"]) == (
+        EventType.TIER_CHANGED,
+        tiers["black"].name,
+        tiers["gold"].name,
+    )
+
+
+@pytest.mark.django_db
+def test_a_downgrade_notice_records_its_event_once(tiers, member, store, now):
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from members.models import Member
+    from members.services import purchase_return
+    from tiers.services import tier_downgrade_notices
+
+    buy(member, store, "2500.00")
+    Member.objects.filter(pk=member.pk).update(tier_valid_until=now + timedelta(days=20))
+    purchase_return(purchase=member.purchases.get(), store=store, receipt_id="R1", amount=Decimal("1000.00"))
+    Event.objects.all().delete()
+
+    for day in (0, 1):
+        tier_downgrade_notices(as_of=now + timedelta(days=day), member_id_from=member.pk, member_id_to=member.pk + 1)
+
+    event = Event.objects.get()
+    assert (event.type, event.payload["from"], event.payload["to"]) == (
+        EventType.TIER_DOWNGRADE_ANNOUNCED,
+        tiers["silver"].name,
+        tiers["member"].name,
+    )
