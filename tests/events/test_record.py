@@ -174,3 +174,32 @@ def test_a_downgrade_notice_records_its_event_once(tiers, member, store, now):
         tiers["silver"].name,
         tiers["member"].name,
     )
+
+
+@pytest.mark.django_db
+def test_points_expiring_soon_is_recorded_once_per_member_and_expiry(member, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from rewards.expiring import points_expiring_soon_record
+    from rewards.models import PointsLot
+    from tests.factories import StoreFactory
+
+    settings.POINTS_EXPIRING_SOON_DAYS = 30
+    buy(member, StoreFactory(), "100.00")
+    lot = PointsLot.objects.get(member=member)
+    lot.expires_at = timezone.now() + timedelta(days=10)
+    lot.save()
+    Event.objects.all().delete()
+
+    first = points_expiring_soon_record(as_of=timezone.now())
+    second = points_expiring_soon_record(as_of=timezone.now() + timedelta(days=1))
+
+    assert (first, second) == (1, 0)
+    event = Event.objects.get()
+    assert event.payload == {
+        "member_id": str(member.public_id),
+        "points": lot.remaining,
+        "expires_at": lot.expires_at.isoformat(),
+    }
