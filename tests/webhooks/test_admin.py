@@ -76,3 +76,18 @@ def test_replay_sends_the_selected_given_up_deliveries_again(admin_client_logged
         chosen.pk: DeliveryStatus.PENDING,
         Delivery.objects.exclude(pk=chosen.pk).get().pk: DeliveryStatus.FAILED,
     }
+
+
+def test_the_event_list_searches_by_id_member_or_type_and_never_fails(admin_client_logged, log):
+    members, recorded = log
+    url = reverse("admin:events_event_changelist")
+
+    found = {
+        term: [e.uuid for e in admin_client_logged.get(url, {"q": term}).context["cl"].result_list]
+        for term in (str(recorded[0].uuid), str(members[1].pk), "member.upd", "not-a-uuid")
+    }
+
+    assert found[str(recorded[0].uuid)] == [recorded[0].uuid]
+    assert found[str(members[1].pk)] == [recorded[1].uuid]
+    assert sorted(found["member.upd"]) == sorted(e.uuid for e in recorded)
+    assert found["not-a-uuid"] == []
