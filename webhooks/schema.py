@@ -61,7 +61,7 @@ def _webhook(event_type: str) -> OpenApiWebhook:
     )
 
 
-WEBHOOKS = [_webhook(event_type) for event_type in [*SUBSCRIBABLE, EventType.WEBHOOK_TEST]]
+WEBHOOKS = [_webhook(str(event_type)) for event_type in [*SUBSCRIBABLE, EventType.WEBHOOK_TEST.value]]
 
 
 def add_webhooks(result, generator, **kwargs):
