@@ -32,6 +32,8 @@ from django.utils import timezone
 
 from campaigns.models import MemberBadge, StaffTask
 from core.errors import DomainError
+from events import services as events
+from events.types import EventType
 from feedback.models import (
     Answer,
     Complaint,
@@ -318,6 +320,7 @@ def member_close(*, member: Member, channel: str, staff_user=None) -> Closure:
         details={"vouchers_cancelled": cancelled},
         created_at=now,
     )
+    events.record(EventType.MEMBER_CLOSED, member=member)
     logger.info("member account closed", extra={"member_id": member.pk, "channel": channel})
     return Closure(member=Member.objects.get(pk=member.pk), vouchers_cancelled=cancelled)
 
