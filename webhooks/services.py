@@ -183,13 +183,14 @@ def deliveries_claim(*, limit: int = 200) -> list[int]:
         sequence__lt=OuterRef("sequence"),
         status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING],
     ).exclude(_ready(now))
-    ids = list(
-        Delivery.objects.filter(_ready(now), endpoint__active=True, endpoint__paused_at__isnull=True)
+    # Delivery rows only (`of`): the endpoint joined in the filter is not locked.
+    claimable = (
+        Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(_ready(now), endpoint__active=True, endpoint__paused_at__isnull=True)
         .exclude(Exists(waiting_earlier))
         .order_by("id")
-        .select_for_update(skip_locked=True, of=("self",))
-        .values_list("id", flat=True)[:limit]
     )
+    ids = list(claimable.values_list("id", flat=True)[:limit])
     Delivery.objects.filter(id__in=ids).update(
         status=DeliveryStatus.SENDING, lease_until=now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
     )
