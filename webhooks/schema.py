@@ -49,7 +49,8 @@ def _webhook(event_type: str) -> OpenApiWebhook:
     return OpenApiWebhook(
         name=event_type,
         decorator=extend_schema(
-            summary=str(EventType(event_type).label),
+            # Lazy: rendered in the schema's language (`?lang=`), not the one active at import.
+            summary=EventType(event_type).label,
             description=HEADERS,
             request=EventEnvelope,
             examples=[OpenApiExample(event_type, value=example)],
