@@ -20,6 +20,8 @@ from core.i18n import local_day
 from core.i18n import points as points_label
 from core.sampling import bucket, held_out, rank
 from core.unit_of_work import UnitOfWork
+from events import services as events
+from events.types import EventType
 from jobs.models import JobRun, RunStatus
 from members.models import Member, MemberStatus
 from messaging.services import marketing_channel, message_queue_many
@@ -241,6 +243,8 @@ def _treat(campaign: Campaign, treated: list[dict], *, as_of: datetime, params: 
         granted_members=F("granted_members") + len(recipients),
         granted_points=F("granted_points") + points * len(recipients),
     )
+    public_ids = dict(Member.objects.filter(pk__in={m for m, _ in recipients}).values_list("pk", "public_id"))
+    work, bonus_entries = UnitOfWork(), {}
     if points:
         # Last: crediting locks the recipients until the chunk commits, so everything else is
         # written first and a till buying for one of them waits as little as possible.
@@ -248,15 +252,38 @@ def _treat(campaign: Campaign, treated: list[dict], *, as_of: datetime, params: 
         points_by_member = Counter()
         for member_id, _ in recipients:
             points_by_member[member_id] += points
-        work = UnitOfWork()
-        post_bonus_many(
+        bonus_entries = post_bonus_many(
             dict(points_by_member),
             work=work,
             expires_at=lot_expiry(as_of),
             actor=Actor(job=f"campaign:{campaign.pk}"),
             reason=f"Campaign: {campaign.name}",
         )
-        work.flush()
+    # The events go last too, with the bonus rows: inserting one takes the member's event
+    # sequence row until the chunk commits, which a till recording a purchase would wait on.
+    events.record_many(_grant_events(campaign, recipients, vouchers, bonus_entries, public_ids, as_of=as_of), work=work)
+    work.flush()
+
+
+def _grant_events(
+    campaign: Campaign, recipients, vouchers: list[Voucher], bonus_entries: dict, public_ids: dict, *, as_of
+) -> list:
+    """The events of a chunk's grants: points earned, vouchers issued, badges awarded."""
+    found = []
+    for member_id, entry in bonus_entries.items():
+        ref = events.MemberRef(member_id, public_ids[member_id])
+        data = {"points": entry.points, "balance": entry.balance_after, "kind": "bonus", "campaign": campaign.pk}
+        found.append(events.build(EventType.POINTS_EARNED, member=ref, data=data, occurred_at=as_of))
+    for voucher in vouchers:
+        ref = events.MemberRef(voucher.member_id, public_ids[voucher.member_id])
+        data = {"code": voucher.code, "reward": campaign.reward.name, "points": 0, "campaign": campaign.pk}
+        found.append(events.build(EventType.VOUCHER_ISSUED, member=ref, data=data, occurred_at=as_of))
+    if campaign.kind == CampaignKind.BADGE:
+        for member_id in dict(recipients):
+            ref = events.MemberRef(member_id, public_ids[member_id])
+            data = {"badge": campaign.badge.name, "campaign": campaign.pk}
+            found.append(events.build(EventType.BADGE_AWARDED, member=ref, data=data, occurred_at=as_of))
+    return found
 
 
 def _recipients(campaign: Campaign, treated: list[dict]) -> list[tuple[int, str]]:

@@ -12,6 +12,8 @@ from django.utils.translation import gettext
 
 from core.admin_display import local_time
 from core.errors import Conflict, DomainError, field_error
+from events import services as events
+from events.types import EventType
 from members.locking import member_lock
 from members.models import Member
 from messaging.services import messages_queue_for_staff
@@ -77,6 +79,11 @@ def complaint_file(
         resolution_due_at=now + timedelta(hours=target.resolution_hours),
     )
     ComplaintEvent.objects.create(complaint=complaint, kind=EventKind.CREATED, to_status=complaint.status, actor=actor)
+    events.record(
+        EventType.COMPLAINT_FILED,
+        member=member,
+        data={"complaint_id": complaint.pk, "category": category, "severity": severity, "channel": channel},
+    )
     return complaint
 
 
@@ -122,6 +129,11 @@ def complaint_change_status(
     complaint.save()
     ComplaintEvent.objects.create(
         complaint=complaint, kind=EventKind.STATUS, from_status=previous, to_status=status, note=note, actor=actor
+    )
+    events.record(
+        EventType.COMPLAINT_STATUS_CHANGED,
+        member=complaint.member,
+        data={"complaint_id": complaint.pk, "from": previous, "to": status},
     )
     return complaint
 
@@ -190,6 +202,9 @@ def complaints_escalate(*, as_of: datetime | None = None) -> int:
 def _announce_breach(complaint: Complaint, breach: str) -> None:
     missed = {"response": gettext("Missed the response target"), "resolution": gettext("Missed the resolution target")}
     ComplaintEvent.objects.create(complaint=complaint, kind=EventKind.ESCALATED, note=missed[breach])
+    events.record(
+        EventType.COMPLAINT_ESCALATED, member=complaint.member, data={"complaint_id": complaint.pk, "missed": breach}
+    )
     # Staff have no language of their own: the message is in LANGUAGE_CODE (the task's language).
     subject = {
         "response": gettext("Complaint #%(number)s missed its response target"),

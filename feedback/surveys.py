@@ -22,6 +22,8 @@ from django.utils.translation import gettext as _
 from core.chunks import ChunkResult
 from core.errors import DomainError, field_error
 from core.sampling import in_sample
+from events import services as events
+from events.types import EventType
 from members.locking import members_locked
 from members.models import Member, MemberStatus, Purchase
 from messaging.services import message_queue_many
@@ -198,4 +200,7 @@ def survey_answer(*, survey: Survey, answers: dict, member: Member | None = None
     comment = "\n".join(c.text for c in cleaned if c.question.kind == QuestionKind.TEXT)
     if nps is not None or comment:
         feedback_record(member=member, nps=nps, comment=comment, source=FeedbackSource.SURVEY, survey_response=response)
+    events.record(
+        EventType.SURVEY_ANSWERED, member=member, data={"survey": survey.name, "response_id": response.pk, "nps": nps}
+    )
     return response

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "import_export",
     "axes",
+    "events",
     "stores",
     "members",
     "tiers",
@@ -83,6 +84,7 @@ INSTALLED_APPS = [
     "pgtrigger",
     "pghistory",
     "staff",
+    "webhooks",
 ]
 
 # Metrics and the per-request log line can be switched off (the benchmark measures their cost).
@@ -333,6 +335,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.api.schema.say_what_validation_enforces",
+        # What the platform sends, as `x-webhooks` (see webhooks/schema.py for why not `webhooks`).
+        "webhooks.schema.add_webhooks",
     ],
 }
 
@@ -420,3 +424,18 @@ if SENTRY_DSN:
     from loyalty.sentry import sentry_init
 
     sentry_init(dsn=SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default="production"))
+
+# Webhooks (docs/architecture.md, "Webhooks").
+# http:// endpoints only for local testing; production endpoints must use https.
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=DEBUG)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# A claimed delivery whose worker died is claimed again after this long.
+WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=60)
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=10)
+WEBHOOK_RETRY_CAP_SECONDS = env.int("WEBHOOK_RETRY_CAP_SECONDS", default=6 * 3600)
+WEBHOOK_RETRY_FOR_HOURS = env.int("WEBHOOK_RETRY_FOR_HOURS", default=72)
+WEBHOOK_PAUSE_AFTER_HOURS = env.int("WEBHOOK_PAUSE_AFTER_HOURS", default=24)
+WEBHOOK_SECRET_OVERLAP_HOURS = env.int("WEBHOOK_SECRET_OVERLAP_HOURS", default=24)
+WEBHOOK_SEND_THREADS = env.int("WEBHOOK_SEND_THREADS", default=16)
+# points.expiring_soon is recorded this many days before a lot expires.
+POINTS_EXPIRING_SOON_DAYS = env.int("POINTS_EXPIRING_SOON_DAYS", default=30)

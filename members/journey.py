@@ -40,6 +40,8 @@ from django.utils import timezone
 from core.chunks import ChunkResult
 from core.config_cache import ConfigCache
 from core.unit_of_work import UnitOfWork
+from events import services as events
+from events.types import EventType
 from feedback.models import Feedback
 from jobs.incremental import recorded_since
 
@@ -56,7 +58,7 @@ from .models import (
     StageChange,
     StagePolicy,
 )
-from .selectors import members_in_chunk
+from .selectors import member_refs, members_in_chunk
 
 FIGURES = ("window_purchases", "window_categories", "window_channels", "referral_buyer", "latest_nps", "reviewed")
 MEMBER_FIELDS = ("purchase_count", "consent_email", "consent_sms", "last_engaged_at")
@@ -246,6 +248,11 @@ def record_changes(
 
 
 def _apply(rows: list[dict], *, as_of: datetime, policy: StagePolicy, run=None) -> int:
+    refs = member_refs(row["pk"] for row in rows)
+    events.record_many(
+        events.build(EventType.STAGE_CHANGED, member=refs[row["pk"]], data={"from": row["stage"], "to": row["new"]})
+        for row in rows
+    )
     return record_changes(
         rows,
         kind=ChangeKind.STAGE,
@@ -308,6 +315,7 @@ def member_stage_refresh(*, member: Member, work: UnitOfWork | None = None) -> N
     row["new"] = stage_for(row, policy)
     if row["new"] != row["stage"]:
         work.insert(_stage_change(row, policy))
+        work.insert(events.build(EventType.STAGE_CHANGED, member=member, data={"from": row["stage"], "to": row["new"]}))
         member.stage, member.stage_changed_at = row["new"], now
         work.save_fields(member, "stage", "stage_changed_at")
     if own:
@@ -359,6 +367,9 @@ def _first_purchase(member: Member, work: UnitOfWork) -> None:
         created_at=now,
     )
     work.insert(change)
+    work.insert(
+        events.build(EventType.STAGE_CHANGED, member=member, data={"from": member.stage, "to": Stage.FIRST_TIME})
+    )
     member.stage, member.stage_changed_at = Stage.FIRST_TIME, now
     work.save_fields(member, "stage", "stage_changed_at")
 
@@ -524,6 +535,11 @@ def lapse_detect(
         for member_id, state, last, due_at in rows
     )
     Member.objects.filter(pk__in=[r[0] for r in rows]).update(lapse_state=LapseState.LAPSED)
+    refs = member_refs(r[0] for r in rows)
+    events.record_many(
+        events.build(EventType.LAPSE_LAPSED, member=refs[member_id], data={"last_purchase_at": last})
+        for member_id, _, last, _ in rows
+    )
     return ChunkResult(examined, len(rows))
 
 
@@ -544,6 +560,9 @@ def member_won_back(*, member: Member, work: UnitOfWork) -> None:
     )
     member.lapse_state = LapseState.WON_BACK
     work.save_fields(member, "lapse_state")
+    work.insert(
+        events.build(EventType.LAPSE_WON_BACK, member=member, data={"last_purchase_at": member.last_purchase_at})
+    )
 
 
 # --- habits --------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext
 
 from core.errors import NotFound
+from events.types import MemberRef
 from loyalty import logs
 
 from .identifiers import CARD_LENGTH, InvalidPhone, normalize_phone
@@ -92,3 +93,11 @@ def purchase_get(*, public_id) -> Purchase:
     if purchase is None:
         raise NotFound(gettext("No such purchase."))
     return purchase
+
+
+def member_refs(member_ids) -> dict:
+    """Members as events need them (id and public id), by id: for batch jobs that hold ids."""
+    return {
+        pk: MemberRef(pk, public_id)
+        for pk, public_id in Member.objects.filter(pk__in=list(member_ids)).values_list("pk", "public_id")
+    }

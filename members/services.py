@@ -20,6 +20,8 @@ from django.utils.translation import gettext
 
 from core.errors import Conflict, DomainError, field_error
 from core.unit_of_work import UnitOfWork
+from events import services as events
+from events.types import EventType
 from rewards.earning import BasketLine, Earner, EarnQuote, points_for_basket
 from rewards.ledger import Actor
 from rewards.services import points_earn_for_purchase, points_reverse_for_return
@@ -92,7 +94,15 @@ def member_enroll(
         enrolled_channel=channel,
     )
     member = _insert_member(fields)
-    member_stage_refresh(member=member)
+    # The stage row (if any) and the event travel together, in one round trip.
+    work = UnitOfWork()
+    member_stage_refresh(member=member, work=work)
+    work.insert(
+        events.build(
+            EventType.MEMBER_ENROLLED, member=member, data={"card_number": member.card_number, "channel": channel}
+        )
+    )
+    work.flush()
     return member
 
 
@@ -141,6 +151,7 @@ def member_suspend(*, member: Member, reason: str) -> Member:
         status=MemberStatus.SUSPENDED, suspended_reason=reason, suspended_at=timezone.now()
     )
     member.refresh_from_db()
+    events.record(EventType.MEMBER_SUSPENDED, member=member, data={"reason": reason})
     return member
 
 
@@ -148,6 +159,7 @@ def member_suspend(*, member: Member, reason: str) -> Member:
 def member_reinstate(*, member: Member) -> Member:
     Member.objects.filter(pk=member.pk).update(status=MemberStatus.ACTIVE, suspended_reason="", suspended_at=None)
     member.refresh_from_db()
+    events.record(EventType.MEMBER_REINSTATED, member=member)
     return member
 
 
@@ -306,6 +318,7 @@ def _record(work: UnitOfWork, *, member, store, receipt_id, channel, occurred_at
     member_won_back(member=member, work=work)
     member_stage_after_purchase(member=member, work=work)
     tier_after_purchase(member=member, work=work)
+    work.insert(events.build(EventType.PURCHASE_RECORDED, member=member, data=purchase_event_data(purchase, store)))
     return purchase
 
 
@@ -382,6 +395,7 @@ def purchase_return(
     member.lapse_basis_at = None
     work.save_fields(member, "lifetime_spend", "purchase_count", "lapse_due_at", "lapse_basis_at")
     member_stage_refresh(member=member, work=work)
+    work.insert(events.build(EventType.PURCHASE_RETURNED, member=member, data=return_event_data(return_record, store)))
     if own:
         work.flush()
     return_record.purchase.member = member
@@ -436,3 +450,24 @@ def _record_returned_lines(work: UnitOfWork, return_record: Return, returned_lin
     )
     for line, _ in returned_lines:
         work.save_fields(line, "returned_quantity")
+
+
+def purchase_event_data(purchase: Purchase, store: Store) -> dict:
+    return {
+        "purchase_id": str(purchase.public_id),
+        "store": store.code,
+        "receipt_id": purchase.receipt_id,
+        "total": str(purchase.total),
+        "currency": purchase.currency,
+        "points_earned": purchase.points_earned,
+    }
+
+
+def return_event_data(return_record: Return, store: Store) -> dict:
+    return {
+        "purchase_id": str(return_record.purchase.public_id),
+        "store": store.code,
+        "receipt_id": return_record.receipt_id,
+        "amount": str(return_record.amount),
+        "points_reversed": return_record.points_reversed,
+    }

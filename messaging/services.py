@@ -39,11 +39,15 @@ def message_queue_many(messages: list[dict]) -> int:
     were new."""
     if not messages:
         return 0
-    keys = [m["dedupe_key"] for m in messages]
-    existing = set(OutboxMessage.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+    existing = dedupe_keys_queued([m["dedupe_key"] for m in messages])
     fresh = [_message(m) for m in messages if m["dedupe_key"] not in existing]
     OutboxMessage.objects.bulk_create(fresh, ignore_conflicts=True)
     return len(fresh)
+
+
+def dedupe_keys_queued(keys: list[str]) -> set[str]:
+    """Which of `keys` a message was queued under already (`message_queue_many` skips those)."""
+    return set(OutboxMessage.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
 
 
 def _message(fields: dict) -> OutboxMessage:

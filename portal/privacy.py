@@ -32,6 +32,9 @@ from django.utils import timezone
 
 from campaigns.models import MemberBadge, StaffTask
 from core.errors import DomainError
+from events import services as events
+from events.models import Event
+from events.types import EventType
 from feedback.models import (
     Answer,
     Complaint,
@@ -310,6 +313,7 @@ def member_close(*, member: Member, channel: str, staff_user=None) -> Closure:
     apps.get_model("staff", "MemberAudit").objects.filter(pgh_obj=member).update(
         name="", phone=f"closed:{member.pk}", email="", birthday=None, interests=[]
     )
+    _erase_event_copies(member)
     PrivacyRecord.objects.create(
         member=member,
         action=PrivacyAction.CLOSE,
@@ -318,8 +322,25 @@ def member_close(*, member: Member, channel: str, staff_user=None) -> Closure:
         details={"vouchers_cancelled": cancelled},
         created_at=now,
     )
+    events.record(EventType.MEMBER_CLOSED, member=member)
     logger.info("member account closed", extra={"member_id": member.pk, "channel": channel})
     return Closure(member=Member.objects.get(pk=member.pk), vouchers_cancelled=cancelled)
+
+
+# What events carry of a member's personal data (the card number at enrolment, a suspension's
+# reason, free text typed by staff): erased from the event rows and from the delivery log's
+# copies of what was sent. A delivery still pending goes out without it.
+PERSONAL_EVENT_DATA = {EventType.MEMBER_ENROLLED: ("card_number",), EventType.MEMBER_SUSPENDED: ("reason",)}
+
+
+def _erase_event_copies(member: Member) -> None:
+    held = Event.objects.filter(member_id=member.pk, type__in=list(PERSONAL_EVENT_DATA))
+    for event in held.only("pk", "type", "payload"):
+        for key in PERSONAL_EVENT_DATA[event.type]:
+            event.payload.pop(key, None)
+        event.save(update_fields=["payload"])
+    # The webhooks app sits above the portal: its log is reached by name, not imported.
+    apps.get_model("webhooks", "DeliveryAttempt").objects.filter(delivery__event__in=held).update(request_body="")
 
 
 __all__ = ["Closure", "MemberClosed", "MemberExport", "PrivacyChannel", "member_close", "member_data_export"]

@@ -25,6 +25,8 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError, NotFound, field_error
+from events import services as events
+from events.types import EventType
 from members.identifiers import InvalidPhone, normalize_phone
 from members.locking import member_lock
 from members.models import Member, MemberStatus
@@ -241,9 +243,12 @@ def profile_update(*, member: Member, name: str, email: str, language: str, birt
         if not date(1900, 1, 1) <= birthday <= timezone.localdate():
             raise field_error("birthday", _("Enter a birthday between 1900 and today."))
         fields["birthday"] = birthday
+    changed = sorted(field for field, value in fields.items() if getattr(member, field) != value)
     Member.objects.filter(pk=member.pk).update(**fields)
     for field, value in fields.items():
         setattr(member, field, value)
+    if changed:
+        events.record(EventType.MEMBER_UPDATED, member=member, data={"fields": changed})
     return member
 
 

@@ -15,6 +15,8 @@ from django.utils.translation import gettext
 
 from core.errors import Conflict, DomainError, MemberSuspended, NotFound
 from core.unit_of_work import UnitOfWork
+from events import services as events
+from events.types import EventType
 from members.locking import member_lock
 from members.models import Member
 from stores.access import may_act_on
@@ -159,6 +161,11 @@ def reward_redeem(
         actor=Actor(store=store, api_key=api_key, staff_user=staff_user, job="" if store or staff_user else "portal"),
         source=Source(voucher=voucher, reason=f"Reward: {reward.name}"),
     )
+    work.insert(
+        events.build(
+            EventType.VOUCHER_ISSUED, member=member, data=voucher_event_data(voucher, points=reward.cost_points)
+        )
+    )
     if own:
         work.flush()
     voucher.member = member
@@ -201,6 +208,7 @@ def voucher_consume(*, voucher: Voucher, store: Store, receipt_id: str, work: Un
         receipt_id,
     )
     work.save_fields(voucher, "status", "used_at", "used_store", "used_receipt_id")
+    work.insert(events.build(EventType.VOUCHER_CONSUMED, member=member, data=voucher_event_data(voucher, store=store)))
     if own:
         work.flush()
     return voucher
@@ -238,7 +246,23 @@ def voucher_cancel(
         work.update(Reward.objects.filter(pk=voucher.reward_id), stock=F("stock") + 1)
     voucher.status, voucher.cancelled_at = VoucherStatus.CANCELLED, timezone.now()
     work.save_fields(voucher, "status", "cancelled_at")
+    work.insert(
+        events.build(
+            EventType.VOUCHER_CANCELLED,
+            member=member,
+            data=voucher_event_data(voucher, points=-(debit.points if debit else 0)),
+        )
+    )
     if own:
         work.flush()
     voucher.member = member
     return voucher
+
+
+def voucher_event_data(voucher: Voucher, *, points: int | None = None, store: Store | None = None) -> dict:
+    data = {"code": voucher.code, "reward": voucher.reward.name}
+    if points is not None:
+        data["points"] = points
+    if store is not None:
+        data["store"] = store.code
+    return data

@@ -18,6 +18,8 @@ from psycopg2 import sql
 
 from core.errors import InsufficientPoints
 from core.unit_of_work import UnitOfWork
+from events import services as events
+from events.types import EventType
 from members.locking import members_locked
 from members.models import Member
 
@@ -71,6 +73,17 @@ class Source:
         }
 
 
+# Which event a ledger entry is, by its kind (a reversal is an adjustment the member did not ask for).
+POINTS_EVENT = {
+    "earn": EventType.POINTS_EARNED,
+    "bonus": EventType.POINTS_EARNED,
+    "redeem": EventType.POINTS_REDEEMED,
+    "expire": EventType.POINTS_EXPIRED,
+    "adjust": EventType.POINTS_ADJUSTED,
+    "reverse": EventType.POINTS_ADJUSTED,
+}
+
+
 def _move_balance(work: UnitOfWork, member: Member, points: int) -> None:
     member.points_balance += points
     work.save_fields(member, "points_balance")
@@ -90,6 +103,12 @@ def _new_entry(
         **source.as_fields(),
     )
     work.insert_returning_id(entry)
+    # The event goes with the rows the caller's flush sends (no round trip of its own).
+    work.insert(
+        events.build(
+            POINTS_EVENT[kind], member=member, data={"points": points, "balance": entry.balance_after, "kind": kind}
+        )
+    )
     return entry
 
 

@@ -16,6 +16,8 @@ from django.utils.translation import gettext as _
 
 from core.errors import Conflict, DomainError, MemberSuspended, NotFound
 from core.unit_of_work import UnitOfWork
+from events import services as events
+from events.types import EventType
 from members.locking import member_lock, members_locked
 from members.models import Member, Purchase, Return
 from stores.access import may_act_on
@@ -234,13 +236,25 @@ def points_expire(
     if member_ids is not None:
         due = due.filter(member_id__in=member_ids)
     holders = Member.objects.filter(pk__in=due.values("member_id") if member_ids is None else member_ids)
-    locked = dict(members_locked(holders).values_list("pk", "points_balance"))
+    rows = list(members_locked(holders).values_list("pk", "points_balance", "public_id"))
+    locked = {pk: balance for pk, balance, _ in rows}
+    refs = {pk: events.MemberRef(pk, public_id) for pk, _, public_id in rows}
     if not locked:
         return ExpiryResult(0, 0, 0)
     work = UnitOfWork()
     reason = f"lots due by {timezone.localtime(as_of):%Y-%m-%d %H:%M}"
     totals = post_expiry_many(
         due.filter(member_id__in=locked), work=work, balances=locked, job=EXPIRY_JOB, reason=reason
+    )
+    work.insert(
+        *(
+            events.build(
+                EventType.POINTS_EXPIRED,
+                member=refs[pk],
+                data={"points": -total, "balance": locked[pk] - total, "kind": "expire"},
+            )
+            for pk, total in sorted(totals.items())
+        )
     )
     work.flush()
     return ExpiryResult(len(totals), sum(totals.values()), len(locked))

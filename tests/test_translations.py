@@ -17,6 +17,7 @@ ROOT = Path(settings.BASE_DIR)
 CATALOGS = sorted((ROOT / "locale").glob("*/LC_MESSAGES/django.po"))
 OUR_APPS = [
     *("stores", "members", "tiers", "rewards", "feedback", "messaging", "campaigns", "jobs", "portal", "analytics"),
+    *("events", "webhooks"),
 ]
 PLACEHOLDER = re.compile(r"%\(\w+\)[-#0 +]*\d*(?:\.\d+)?[sdfr]|%[sd]")
 

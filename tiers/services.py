@@ -18,10 +18,12 @@ from core.dates import add_months
 from core.errors import field_error
 from core.i18n import local_day, money
 from core.unit_of_work import UnitOfWork
+from events import services as events
+from events.types import EventType
 from members.locking import member_lock, members_locked
 from members.models import Member
 from members.selectors import members_in_chunk
-from messaging.services import message_queue_many
+from messaging.services import dedupe_keys_queued, message_queue_many
 
 from .models import Tier, TierChange, TierChangeKind
 from .selectors import (
@@ -61,6 +63,13 @@ def _move(
         created_at=timezone.now(),
     )
     work.insert(change)
+    work.insert(
+        events.build(
+            EventType.TIER_CHANGED,
+            member=member,
+            data={"from": getattr(tier_by_id(member.tier_id), "name", None), "to": to.name, "reason": kind},
+        )
+    )
     member.tier, member.tier_valid_until = to, valid_until
     work.save_fields(member, "tier", "tier_valid_until")
 
@@ -133,10 +142,13 @@ def tiers_requalify(
         .exclude(tier_pinned_until__gt=as_of)
     )
     rows = list(
-        due.annotate(spend=qualifying_spend_subquery(as_of)).values_list("pk", "tier_id", "tier_valid_until", "spend")
+        due.annotate(spend=qualifying_spend_subquery(as_of)).values_list(
+            "pk", "tier_id", "tier_valid_until", "spend", "public_id"
+        )
     )
     changes, members = [], []
-    for member_id, tier_id, valid_until, spend in rows:
+    refs = {row[0]: events.MemberRef(row[0], row[4]) for row in rows}
+    for member_id, tier_id, valid_until, spend, _ in rows:
         current = tier_by_id(tier_id)
         if current is None:
             target, kind = tier_for_spend(spend), TierChangeKind.ENROL
@@ -164,6 +176,18 @@ def tiers_requalify(
     work = UnitOfWork()
     work.insert(*changes)
     work.update_rows(members, ["tier", "tier_valid_until"])
+    events.record_many(
+        (
+            events.build(
+                EventType.TIER_CHANGED,
+                member=refs[c.member_id],
+                data={"from": getattr(c.from_tier, "name", None), "to": c.to_tier.name, "reason": c.kind},
+            )
+            for c in changes
+            if c.to_tier != c.from_tier
+        ),
+        work=work,
+    )
     work.flush()
     return ChunkResult(len(rows), sum(1 for c in changes if c.to_tier_id != c.from_tier_id))
 
@@ -185,7 +209,7 @@ def tier_downgrade_notices(
         .filter(tier__isnull=False, tier_valid_until__gt=start, tier_valid_until__lte=end)
         .exclude(tier_pinned_until__gte=end)
         .annotate(spend=qualifying_spend_subquery(as_of))
-        .only("pk", "tier_id", "tier_valid_until", "email", "phone", "name")
+        .only("pk", "public_id", "tier_id", "tier_valid_until", "email", "phone", "name", "language")
     )
     messages = []
     for member in soon:
@@ -194,7 +218,23 @@ def tier_downgrade_notices(
         if lower is None or member.spend >= tier.threshold:
             continue
         messages.append(_downgrade_notice(member, tier, lower))
-    return message_queue_many(messages)
+    # Told once per member and validity period: the event goes with the message the outbox accepts.
+    sent_before = dedupe_keys_queued([m["dedupe_key"] for m in messages])
+    queued = message_queue_many(messages)
+    events.record_many(
+        events.build(
+            EventType.TIER_DOWNGRADE_ANNOUNCED,
+            member=message["member"],
+            data={
+                "from": tier_by_id(message["member"].tier_id).name,
+                "to": tier_below(tier_by_id(message["member"].tier_id)).name,
+                "valid_until": message["member"].tier_valid_until,
+            },
+        )
+        for message in messages
+        if message["dedupe_key"] not in sent_before
+    )
+    return queued
 
 
 def _downgrade_notice(member: Member, tier: Tier, lower: Tier) -> dict:

@@ -188,3 +188,21 @@ def test_closing_erases_the_audit_trails_copies_of_the_personal_data_and_records
     assert audits.exists()
     assert set(audits.values_list("name", "email")) == {("", "")}
     assert audits.filter(pgh_label="member.closure").count() == 1
+
+
+def test_closure_records_member_closed_and_erases_the_events_copies_of_personal_data(store):
+    from events.models import Event
+    from events.types import EventType
+    from members.services import member_reinstate, member_suspend
+
+    # given
+    member = member_enroll(phone="13800138001", store=store)
+    member_suspend(member=member, reason="Called Wang Xiaoming names")
+    member_reinstate(member=member)
+    # when
+    member_close(member=Member.objects.get(pk=member.pk), channel=PrivacyChannel.PORTAL)
+    # then
+    found = {e.type: e.payload for e in Event.objects.filter(member_id=member.pk)}
+    assert found[EventType.MEMBER_CLOSED] == {"member_id": str(member.public_id)}
+    assert "card_number" not in found[EventType.MEMBER_ENROLLED]
+    assert "reason" not in found[EventType.MEMBER_SUSPENDED]

@@ -106,6 +106,7 @@ ALL_PAGES = {
     "django_celery_beat.intervalschedule": "lacdh",
     "django_celery_beat.periodictask": "lacdh",
     "django_celery_beat.solarschedule": "lacdh",
+    "events.event": "lch",  # read-only: what happened
     "feedback.complaint": "lch",
     "feedback.feedback": "lch",
     "feedback.followup": "lacdh",
@@ -139,6 +140,8 @@ ALL_PAGES = {
     "stores.storeapikey": "lch",
     "tiers.tier": "lacdh",
     "tiers.tierchange": "lch",
+    "webhooks.delivery": "lch",  # the delivery log: replayed by an action, never edited
+    "webhooks.endpoint": "lach",  # switched off, never deleted (its deliveries are the log)
 }
 ADMINISTRATOR_PAGES.update(ALL_PAGES)
 ROLE_PAGES[ADMINISTRATOR] = ADMINISTRATOR_PAGES
