@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.admin_base import ModelAdmin
 from loyalty.admin_display import local_time
 from members.admin import MemberIdentifierSearchMixin, ReadOnlyAdminMixin
 
@@ -31,7 +32,7 @@ class PAliveFilter(admin.SimpleListFilter):
 
 
 @admin.register(MemberValue)
-class MemberValueAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class MemberValueAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = (
         "member",
         "predicted_12m",
@@ -66,7 +67,7 @@ class MemberValueAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.Mo
 
 
 @admin.register(CustomerValueFit)
-class CustomerValueFitAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CustomerValueFitAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = (
         "as_of_local",
         "customers",

@@ -8,6 +8,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
 from jobs.tasks import start_job
+from loyalty.admin_base import ModelAdmin, StackedInline
 from loyalty.errors import DomainError
 from members.admin import MemberIdentifierSearchMixin, ReadOnlyAdminMixin
 from members.forms import with_stages_field
@@ -17,13 +18,13 @@ from .models import Badge, Campaign, CampaignGrant, CampaignMessage, CampaignSta
 from .services import campaign_dry_run, campaign_launch, campaign_pause, task_complete
 
 
-class CampaignMessageInline(admin.StackedInline):
+class CampaignMessageInline(StackedInline):
     model = CampaignMessage
     extra = 0
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(ModelAdmin):
     form = with_stages_field(Campaign)
     fieldsets = (
         (None, {"fields": ("name", "kind", "status", "description")}),
@@ -95,7 +96,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(CampaignGrant)
-class CampaignGrantAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class CampaignGrantAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("granted_at", "campaign", "member", "grant_key", "holdout", "points", "voucher")
     list_filter = ("campaign", "holdout")
     search_fields = ("=member__phone", "=member__card_number")
@@ -103,12 +104,12 @@ class CampaignGrantAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.
 
 
 @admin.register(Badge)
-class BadgeAdmin(admin.ModelAdmin):
+class BadgeAdmin(ModelAdmin):
     list_display = ("name", "code", "kind", "threshold")
 
 
 @admin.register(MemberBadge)
-class MemberBadgeAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class MemberBadgeAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("awarded_at", "member", "badge")
     list_filter = ("badge",)
     search_fields = ("=member__phone", "=member__card_number")
@@ -137,7 +138,7 @@ class TaskCompleteForm(forms.Form):
 
 
 @admin.register(StaffTask)
-class StaffTaskAdmin(MemberIdentifierSearchMixin, admin.ModelAdmin):
+class StaffTaskAdmin(MemberIdentifierSearchMixin, ModelAdmin):
     list_display = ("due_at", "kind", "title", "member", "assignee", "status", "outcome")
     list_filter = (MineDueFilter, "kind", "status", "campaign")
     search_fields = ("title", "=member__phone", "=member__card_number")

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
+from loyalty.admin_base import ModelAdmin, TabularInline
 from loyalty.admin_display import duration_label, local_date
 from loyalty.errors import DomainError
 from members.admin import MemberIdentifierSearchMixin, ReadOnlyAdminMixin
@@ -40,7 +41,7 @@ HISTORY_ROWS = 10
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class FeedbackAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("created_at", "member", "store", "source", "nps", "comment_excerpt")
     list_filter = ("source", "nps", "store")
     search_fields = ("=member__phone", "=member__card_number", "comment")
@@ -52,27 +53,27 @@ class FeedbackAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.Model
         return feedback.comment[:80]
 
 
-class QuestionInline(admin.TabularInline):
+class QuestionInline(TabularInline):
     model = Question
     fields = ("position", "key", "kind", "text", "choices", "required")
     extra = 0
 
 
 @admin.register(Survey)
-class SurveyAdmin(admin.ModelAdmin):
+class SurveyAdmin(ModelAdmin):
     list_display = ("name", "code", "active", "invite_after_purchase", "sample_percent", "min_days_between_invitations")
     inlines = [QuestionInline]
 
 
 @admin.register(SurveyInvitation)
-class SurveyInvitationAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class SurveyInvitationAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("created_at", "survey", "member", "status", "expires_at", "answered_at")
     list_filter = ("survey", "status")
     search_fields = ("=member__phone", "=member__card_number")
     list_select_related = ("survey", "member")
 
 
-class AnswerInline(ReadOnlyAdminMixin, admin.TabularInline):
+class AnswerInline(ReadOnlyAdminMixin, TabularInline):
     model = Answer
     fields = ("question", "number", "text")
     readonly_fields = fields
@@ -80,7 +81,7 @@ class AnswerInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(SurveyResponse)
-class SurveyResponseAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class SurveyResponseAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("submitted_at", "survey", "member")
     list_filter = ("survey",)
     search_fields = ("=member__phone", "=member__card_number")
@@ -88,11 +89,11 @@ class SurveyResponseAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin
 
 
 @admin.register(ResponseTarget)
-class ResponseTargetAdmin(admin.ModelAdmin):
+class ResponseTargetAdmin(ModelAdmin):
     list_display = ("severity", "first_response_hours", "resolution_hours")
 
 
-class ComplaintEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+class ComplaintEventInline(ReadOnlyAdminMixin, TabularInline):
     model = ComplaintEvent
     fields = ("created_at", "kind", "from_status", "to_status", "note", "actor")
     readonly_fields = fields
@@ -107,7 +108,7 @@ class ComplaintActionForm(forms.Form):
 
 
 @admin.register(Complaint)
-class ComplaintAdmin(MemberIdentifierSearchMixin, admin.ModelAdmin):
+class ComplaintAdmin(MemberIdentifierSearchMixin, ModelAdmin):
     """The complaint queue: next deadline first, with quick actions and the member's history."""
 
     list_display = ("pk", "category", "severity", "status", "member", "store", "owner", "deadline", "created_at")
@@ -311,7 +312,7 @@ class StaffRecordAdminMixin:
 
 
 @admin.register(FollowUp)
-class FollowUpAdmin(MemberIdentifierSearchMixin, StaffRecordAdminMixin, admin.ModelAdmin):
+class FollowUpAdmin(MemberIdentifierSearchMixin, StaffRecordAdminMixin, ModelAdmin):
     list_display = ("happened_at", "member", "kind", "staff_user", "outcome")
     list_filter = ("kind", "outcome", "staff_user")
     search_fields = ("=member__phone", "=member__card_number", "notes", "suggestions")
@@ -320,7 +321,7 @@ class FollowUpAdmin(MemberIdentifierSearchMixin, StaffRecordAdminMixin, admin.Mo
 
 
 @admin.register(LostCustomerInterview)
-class LostCustomerInterviewAdmin(MemberIdentifierSearchMixin, StaffRecordAdminMixin, admin.ModelAdmin):
+class LostCustomerInterviewAdmin(MemberIdentifierSearchMixin, StaffRecordAdminMixin, ModelAdmin):
     list_display = ("happened_at", "member", "reason", "competitor", "can_win_back", "staff_user")
     list_filter = ("reason", "can_win_back")
     search_fields = ("=member__phone", "=member__card_number", "competitor", "reason_detail")
@@ -329,7 +330,7 @@ class LostCustomerInterviewAdmin(MemberIdentifierSearchMixin, StaffRecordAdminMi
 
 
 @admin.register(GridPolicy)
-class GridPolicyAdmin(admin.ModelAdmin):
+class GridPolicyAdmin(ModelAdmin):
     """The policy, and on its list page the 2 x 3 loyalty grid with counts."""
 
     change_list_template = "admin/feedback/gridpolicy/change_list.html"

@@ -5,6 +5,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from loyalty.admin_base import ModelAdmin, TabularInline
 from loyalty.admin_display import local_date, local_time
 from loyalty.errors import DomainError
 from rewards.models import LedgerEntry
@@ -35,7 +36,7 @@ class ReadOnlyAdminMixin:
 
 
 @admin.register(Member)
-class MemberAdmin(MemberIdentifierSearchMixin, admin.ModelAdmin):
+class MemberAdmin(MemberIdentifierSearchMixin, ModelAdmin):
     list_display = (
         "card_number",
         "name",
@@ -323,7 +324,7 @@ def _table(headers, rows):
     return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, rows)
 
 
-class PurchaseLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+class PurchaseLineInline(ReadOnlyAdminMixin, TabularInline):
     model = PurchaseLine
     fields = ("sku", "category", "quantity", "unit_price", "returned_quantity")
     readonly_fields = fields
@@ -331,7 +332,7 @@ class PurchaseLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Purchase)
-class PurchaseAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class PurchaseAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = (
         "receipt_id",
         "store",
@@ -349,7 +350,7 @@ class PurchaseAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.Model
     inlines = [PurchaseLineInline]
 
 
-class ReturnLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+class ReturnLineInline(ReadOnlyAdminMixin, TabularInline):
     model = ReturnLine
     fields = ("purchase_line", "quantity")
     readonly_fields = fields
@@ -357,7 +358,7 @@ class ReturnLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Return)
-class ReturnAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReturnAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("receipt_id", "store", "purchase", "amount", "points_reversed", "created_at")
     list_filter = ("store", "created_at")
     search_fields = ("=receipt_id", "=purchase__receipt_id")
@@ -367,7 +368,7 @@ class ReturnAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAd
 
 
 @admin.register(StageChange)
-class StageChangeAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class StageChangeAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("created_at", "member", "kind", "from_value", "to_value", "reason", "run")
     list_filter = ("kind", "to_value", "created_at")
     search_fields = ("member__name",)
@@ -376,7 +377,7 @@ class StageChangeAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.Mo
 
 
 @admin.register(StagePolicy)
-class StagePolicyAdmin(admin.ModelAdmin):
+class StagePolicyAdmin(ModelAdmin):
     """Editing the thresholds, with a preview of how many members each stage would hold."""
 
     change_form_template = "admin/members/stagepolicy/change_form.html"

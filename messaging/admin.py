@@ -1,12 +1,13 @@
 from django.contrib import admin
 
+from loyalty.admin_base import ModelAdmin
 from members.admin import MemberIdentifierSearchMixin, ReadOnlyAdminMixin
 
 from .models import OutboxMessage
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class OutboxMessageAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("created_at", "member", "kind", "channel", "status", "attempts", "sent_at")
     list_filter = ("kind", "channel", "status")
     search_fields = ("dedupe_key", "subject")  # and card or phone, through MemberIdentifierSearchMixin

@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 
+from loyalty.admin_base import ModelAdmin, TabularInline
 from members.admin import MemberIdentifierSearchMixin, ReadOnlyAdminMixin
 from members.forms import with_stages_field
 
@@ -15,7 +16,7 @@ class EarningSetupAdminMixin:
 
 
 @admin.register(EarningPolicy)
-class EarningPolicyAdmin(EarningSetupAdminMixin, admin.ModelAdmin):
+class EarningPolicyAdmin(EarningSetupAdminMixin, ModelAdmin):
     list_display = ("__str__", "rounding", "minimum_spend", "expiry_mode", "expiry_months", "point_value")
 
     def has_add_permission(self, request):
@@ -26,7 +27,7 @@ class EarningPolicyAdmin(EarningSetupAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(EarningRule)
-class EarningRuleAdmin(EarningSetupAdminMixin, admin.ModelAdmin):
+class EarningRuleAdmin(EarningSetupAdminMixin, ModelAdmin):
     form = with_stages_field(EarningRule)
     list_display = ("name", "multiplier", "category", "channel", "store", "starts_at", "ends_at", "active")
     list_filter = ("active", "channel", "store")
@@ -34,7 +35,7 @@ class EarningRuleAdmin(EarningSetupAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class LedgerEntryAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("created_at", "member", "kind", "points", "balance_after", "store", "staff_user", "job", "reason")
     list_filter = ("kind", "store", "created_at")
     search_fields = ("=member__phone", "=member__card_number", "member__name", "=purchase__receipt_id", "reason")
@@ -43,7 +44,7 @@ class LedgerEntryAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.Mo
     raw_id_fields = ("member",)
 
 
-class LotConsumptionInline(ReadOnlyAdminMixin, admin.TabularInline):
+class LotConsumptionInline(ReadOnlyAdminMixin, TabularInline):
     model = LotConsumption
     fields = ("entry", "points")
     readonly_fields = fields
@@ -51,7 +52,7 @@ class LotConsumptionInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(PointsLot)
-class PointsLotAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class PointsLotAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("member", "points", "remaining", "expires_at")
     search_fields = ("=member__phone", "=member__card_number")
     list_select_related = ("member",)
@@ -59,7 +60,7 @@ class PointsLotAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.Mode
 
 
 @admin.register(Redemption)
-class RedemptionAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class RedemptionAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("created_at", "member", "store", "receipt_id", "points", "value", "status")
     list_filter = ("status", "store", "created_at")
     search_fields = ("=receipt_id", "=member__phone", "=member__card_number", "member__name")
@@ -67,7 +68,7 @@ class RedemptionAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.Mod
 
 
 @admin.register(Reward)
-class RewardAdmin(admin.ModelAdmin):
+class RewardAdmin(ModelAdmin):
     form = with_stages_field(Reward)
     list_display = (
         "name",
@@ -85,7 +86,7 @@ class RewardAdmin(admin.ModelAdmin):
 
 
 @admin.register(Voucher)
-class VoucherAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class VoucherAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = (
         "code",
         "reward",

@@ -1,10 +1,12 @@
 from django.contrib import admin, messages
 
+from loyalty.admin_base import ModelAdmin, TabularInline
+
 from .models import IdempotencyRecord, Store, StoreApiKey
 from .services import api_keys_changed_announce, store_api_key_create, store_api_key_revoke
 
 
-class StoreApiKeyInline(admin.TabularInline):
+class StoreApiKeyInline(TabularInline):
     model = StoreApiKey
     fields = ("prefix", "label", "chain_wide", "member_details", "created_at", "last_used_at", "revoked_at")
     readonly_fields = fields
@@ -17,7 +19,7 @@ class StoreApiKeyInline(admin.TabularInline):
 
 
 @admin.register(Store)
-class StoreAdmin(admin.ModelAdmin):
+class StoreAdmin(ModelAdmin):
     list_display = ("name", "code", "channel", "city", "active")
 
     def save_model(self, request, obj, form, change):
@@ -42,7 +44,7 @@ class StoreAdmin(admin.ModelAdmin):
 
 
 @admin.register(StoreApiKey)
-class StoreApiKeyAdmin(admin.ModelAdmin):
+class StoreApiKeyAdmin(ModelAdmin):
     list_display = (
         "prefix",
         "store",
@@ -90,7 +92,7 @@ class StoreApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(admin.ModelAdmin):
+class IdempotencyRecordAdmin(ModelAdmin):
     list_display = ("key", "store", "response_status", "created_at")
     list_filter = ("store",)
     search_fields = ("key",)

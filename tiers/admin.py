@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from loyalty.admin_base import ModelAdmin
 from members.admin import MemberIdentifierSearchMixin, ReadOnlyAdminMixin
 
 from .models import Tier, TierChange
@@ -7,7 +8,7 @@ from .selectors import tiers_invalidate
 
 
 @admin.register(Tier)
-class TierAdmin(admin.ModelAdmin):
+class TierAdmin(ModelAdmin):
     list_display = ("name", "code", "rank", "threshold", "earn_multiplier")
     ordering = ("rank",)
 
@@ -21,7 +22,7 @@ class TierAdmin(admin.ModelAdmin):
 
 
 @admin.register(TierChange)
-class TierChangeAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class TierChangeAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("created_at", "member", "kind", "from_tier", "to_tier", "valid_until", "qualifying_spend", "run")
     list_filter = ("kind", "to_tier", "created_at")
     search_fields = ("=member__phone", "=member__card_number", "member__name")
