@@ -17,9 +17,7 @@ def is_administrator(user) -> bool:
     return user.is_superuser or user.groups.filter(name=ADMINISTRATORS_GROUP).exists()
 
 
-def _item(
-    request, title, icon, model: str, *, query: str = "", url_name: str = "", hidden: bool = False
-) -> dict:
+def _item(request, title, icon, model: str, *, query: str = "", url_name: str = "", hidden: bool = False) -> dict:
     """A link to a model's list (or another of its admin pages), shown to whoever may view it."""
     app_label, model_name = model.split(".")
     user = request.user
