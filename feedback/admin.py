@@ -2,22 +2,25 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from loyalty.admin_base import ModelAdmin, TabularInline
 from loyalty.admin_display import duration_label, local_date
 from loyalty.errors import DomainError
-from members.admin import MemberIdentifierSearchMixin, ReadOnlyAdminMixin
-from members.models import Stage
+from members.admin import MemberIdentifierSearchMixin, ReadOnlyAdminMixin, styled
+from members.models import Member, Stage
 from rewards.models import LedgerEntry
+from stores.models import Channel, Store
 
-from .complaints import complaint_assign, complaint_change_status, complaint_compensate, complaint_note
+from .complaints import complaint_assign, complaint_change_status, complaint_compensate, complaint_file, complaint_note
 from .grid import grid_counts, grid_policy_invalidate
 from .models import (
     Answer,
@@ -31,6 +34,7 @@ from .models import (
     LostCustomerInterview,
     Question,
     ResponseTarget,
+    Severity,
     Survey,
     SurveyInvitation,
     SurveyResponse,
@@ -98,6 +102,14 @@ class ComplaintEventInline(ReadOnlyAdminMixin, TabularInline):
     fields = ("created_at", "kind", "from_status", "to_status", "note", "actor")
     readonly_fields = fields
     extra = 0
+
+
+class ComplaintOpenForm(forms.Form):
+    category = forms.ChoiceField(label=gettext_lazy("Category"), choices=ComplaintCategory.choices)
+    severity = forms.ChoiceField(label=gettext_lazy("Severity"), choices=Severity.choices, initial=Severity.MEDIUM)
+    channel = forms.ChoiceField(label=gettext_lazy("Channel"), choices=Channel.choices, initial=Channel.STORE)
+    store = forms.ModelChoiceField(label=gettext_lazy("Store"), queryset=Store.objects.all(), required=False)
+    text = forms.CharField(label=gettext_lazy("What happened"), widget=forms.Textarea(attrs={"rows": 4}))
 
 
 class ComplaintActionForm(forms.Form):
@@ -193,6 +205,7 @@ class ComplaintAdmin(MemberIdentifierSearchMixin, ModelAdmin):
 
     def get_urls(self):
         own = [
+            path("open/", self.admin_site.admin_view(self.open_view), name="feedback_complaint_open"),
             path("<int:pk>/act/", self.admin_site.admin_view(self.act_view), name="feedback_complaint_act"),
             path("metrics/", self.admin_site.admin_view(self.metrics_view), name="feedback_complaint_metrics"),
         ]
@@ -201,6 +214,40 @@ class ComplaintAdmin(MemberIdentifierSearchMixin, ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {**(extra_context or {}), "action_form": ComplaintActionForm()}
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def open_view(self, request):
+        """Staff open a complaint for a member (from the member's page), through complaint_file."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        member_id = request.GET.get("member", "")
+        member = (
+            Member.objects.filter(pk=int(member_id)).first()
+            if member_id.isascii() and member_id.isdigit() and len(member_id) <= 18
+            else None
+        )
+        if member is None:
+            raise Http404
+        form = styled(ComplaintOpenForm(request.POST or None))
+        if request.method == "POST" and form.is_valid():
+            try:
+                complaint = complaint_file(member=member, actor=request.user, **form.cleaned_data)
+            except DomainError as exc:
+                for field, field_messages in (exc.errors or {None: [exc.detail]}).items():
+                    for message in field_messages:
+                        form.add_error(field if field in form.fields else None, message)
+            else:
+                self.message_user(request, _("Complaint #%(pk)s is open.") % {"pk": complaint.pk}, messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:feedback_complaint_change", args=[complaint.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Open a complaint"),
+            "intro": _("Filed for %(member)s, with deadlines from the response targets.") % {"member": member},
+            "members": [member],
+            "form": form,
+            "errors": [],
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/members/member_bulk_form.html", context)
 
     def act_view(self, request, pk):
         complaint = get_object_or_404(Complaint, pk=pk)

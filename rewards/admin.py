@@ -1,7 +1,11 @@
+from django import forms
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from unfold.widgets import UnfoldAdminSelect2Widget
 
 from loyalty.admin_base import ModelAdmin, TabularInline
 from members.admin import MemberIdentifierSearchMixin, ReadOnlyAdminMixin
+from members.categories import category_choices
 from members.forms import with_stages_field
 
 from .catalog import voucher_cancel
@@ -26,12 +30,33 @@ class EarningPolicyAdmin(EarningSetupAdminMixin, ModelAdmin):
         return False
 
 
+class EarningRuleForm(with_stages_field(EarningRule)):
+    """The category is picked from the list of categories (Settings > Categories), not typed."""
+
+    category = forms.ChoiceField(
+        label=_("Category"),
+        required=False,
+        widget=UnfoldAdminSelect2Widget,
+        help_text=_("Only lines in this category; empty for all."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", _("All categories")), *category_choices()]
+        current = self.instance.category
+        # A rule made before its category was listed keeps it rather than silently losing it.
+        if current and current not in {code for code, _label in choices}:
+            choices.append((current, current))
+        self.fields["category"].choices = choices
+
+
 @admin.register(EarningRule)
 class EarningRuleAdmin(EarningSetupAdminMixin, ModelAdmin):
-    form = with_stages_field(EarningRule)
+    form = EarningRuleForm
     list_display = ("name", "multiplier", "category", "channel", "store", "starts_at", "ends_at", "active")
     list_filter = ("active", "channel", "store")
     search_fields = ("name", "category")
+    autocomplete_fields = ("store",)
 
 
 @admin.register(LedgerEntry)
@@ -83,6 +108,7 @@ class RewardAdmin(ModelAdmin):
     )
     list_filter = ("kind", "active", "min_tier")
     search_fields = ("name", "description")
+    autocomplete_fields = ("min_tier",)
 
 
 @admin.register(Voucher)

@@ -10,6 +10,7 @@ from .selectors import tiers_invalidate
 @admin.register(Tier)
 class TierAdmin(ModelAdmin):
     list_display = ("name", "code", "rank", "threshold", "earn_multiplier")
+    search_fields = ("name", "code")
     ordering = ("rank",)
 
     def save_model(self, request, obj, form, change):
