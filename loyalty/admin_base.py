@@ -6,6 +6,7 @@ Lists never count a whole table: at a million members `SELECT count(*)` alone ta
 page may. `EstimatedCountPaginator` answers from PostgreSQL's statistics instead (see its doc).
 """
 
+import functools
 import json
 
 from django.core.paginator import Paginator
@@ -58,6 +59,20 @@ class EstimatedCountPaginator(Paginator):
         if capped <= self.EXACT_UP_TO:
             return capped
         return max(query_row_estimate(queryset), capped)
+
+
+def computed_once(method):
+    """A read-only field's value computed once per object and request: unfold's templates read a
+    read-only field several times (label, tab, value), and each read would query again."""
+
+    @functools.wraps(method)
+    def once(model_admin, obj):
+        cache = obj.__dict__.setdefault("_admin_computed", {})
+        if method.__name__ not in cache:
+            cache[method.__name__] = method(model_admin, obj)
+        return cache[method.__name__]
+
+    return once
 
 
 class ModelAdmin(UnfoldModelAdmin):

@@ -16,7 +16,7 @@ from unfold.contrib.filters.admin import RangeDateFilter, RelatedDropdownFilter
 from unfold.decorators import action as unfold_action
 from unfold.widgets import INPUT_CLASSES, SELECT_CLASSES, TEXTAREA_CLASSES, UnfoldAdminSelect2MultipleWidget
 
-from loyalty.admin_base import ModelAdmin, TabularInline
+from loyalty.admin_base import ModelAdmin, TabularInline, computed_once
 from loyalty.admin_display import local_date, local_time
 from loyalty.errors import DomainError
 from rewards.models import LedgerEntry
@@ -313,6 +313,7 @@ class MemberAdmin(MemberIdentifierSearchMixin, ModelAdmin):
         return local_date(member.last_purchase_at) if member.last_purchase_at else "-"
 
     @admin.display(description=_("Latest entries"))
+    @computed_once
     def recent_ledger(self, member):
         entries = LedgerEntry.objects.filter(member=member).select_related("store", "staff_user")
         rows = [
@@ -330,6 +331,7 @@ class MemberAdmin(MemberIdentifierSearchMixin, ModelAdmin):
         return _table((_("When"), _("Kind"), _("Points"), _("Balance"), _("By"), _("Reason")), rows, more)
 
     @admin.display(description=_("Points expiring"))
+    @computed_once
     def expiring_points(self, member):
         lots = (
             member.points_lots.filter(remaining__gt=0)
@@ -341,6 +343,7 @@ class MemberAdmin(MemberIdentifierSearchMixin, ModelAdmin):
         return _table((_("Expires on"), _("Points")), rows)
 
     @admin.display(description=_("Latest purchases"))
+    @computed_once
     def recent_purchases(self, member):
         purchases = Purchase.objects.filter(member=member).select_related("store")[:RECENT_ROWS]
         rows = [
@@ -361,6 +364,7 @@ class MemberAdmin(MemberIdentifierSearchMixin, ModelAdmin):
         )
 
     @admin.display(description=_("Vouchers"))
+    @computed_once
     def recent_vouchers(self, member):
         vouchers = member.vouchers.select_related("reward")[:RECENT_ROWS]
         rows = [
@@ -378,6 +382,7 @@ class MemberAdmin(MemberIdentifierSearchMixin, ModelAdmin):
         return _table((_("Code"), _("Reward"), _("Status"), _("Points"), _("Issued"), _("Expires")), rows, more)
 
     @admin.display(description=_("Campaigns"))
+    @computed_once
     def recent_campaigns(self, member):
         grants = member.campaign_grants.select_related("campaign")[:RECENT_ROWS]
         rows = [
@@ -392,6 +397,7 @@ class MemberAdmin(MemberIdentifierSearchMixin, ModelAdmin):
         return _table((_("When"), _("Campaign"), _("Group"), _("Points")), rows)
 
     @admin.display(description=_("Feedback"))
+    @computed_once
     def recent_feedback(self, member):
         rows = [
             [local_date(f.created_at), f.get_source_display(), "-" if f.nps is None else f.nps, f.comment[:120]]
@@ -400,6 +406,7 @@ class MemberAdmin(MemberIdentifierSearchMixin, ModelAdmin):
         return _table((_("When"), _("Source"), _("NPS"), _("Comment")), rows)
 
     @admin.display(description=_("Complaints"))
+    @computed_once
     def recent_complaints(self, member):
         rows = [
             [
@@ -414,6 +421,7 @@ class MemberAdmin(MemberIdentifierSearchMixin, ModelAdmin):
         return _table((_("Complaint"), _("Opened"), _("Category"), _("Severity"), _("Status")), rows)
 
     @admin.display(description=_("Follow-ups"))
+    @computed_once
     def recent_follow_ups(self, member):
         rows = [
             [
@@ -428,6 +436,7 @@ class MemberAdmin(MemberIdentifierSearchMixin, ModelAdmin):
         return _table((_("When"), _("Kind"), _("Outcome"), _("By"), _("Notes")), rows)
 
     @admin.display(description=_("Buys in"))
+    @computed_once
     def habits(self, member):
         rows = MemberHabit.objects.filter(member=member).order_by("dimension", "-purchases")
         return (
@@ -440,6 +449,7 @@ class MemberAdmin(MemberIdentifierSearchMixin, ModelAdmin):
         )
 
     @admin.display(description=_("Stage, lapse and tier history"))
+    @computed_once
     def timeline(self, member):
         events = [
             (
