@@ -1,20 +1,32 @@
 """The back office's sidebar: organised by what staff do, not by which app holds a model.
 
 Each link shows only to a staff user who may view what it opens; the System group (the plumbing:
-jobs, outbox, idempotency, login attempts, schedules' parts, staff accounts) only to
-administrators. Unfold calls `sidebar_navigation(request)` on every page (settings.UNFOLD)."""
+jobs, outbox, idempotency, login attempts, schedules' parts, staff accounts, their stores and
+second factors, the audit trail, privacy records, analytics tokens) only to administrators (the
+staff app's Administrator role, or superusers). Unfold calls `sidebar_navigation(request)` on
+every page (settings.UNFOLD)."""
 
 from django.urls import reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-# The group the shipped roles call administrators (besides superusers).
-ADMINISTRATORS_GROUP = "administrator"
+from staff import roles
+
+# The group of the shipped Administrator role (staff/roles.py), besides superusers.
+ADMINISTRATORS_GROUP = roles.ADMINISTRATOR
 
 
 def is_administrator(user) -> bool:
     if not user.is_active or not user.is_staff:
         return False
-    return user.is_superuser or user.groups.filter(name=ADMINISTRATORS_GROUP).exists()
+    return roles.is_administrator(user)
+
+
+def _plural(label: str):
+    """A model's own (translated) plural name, as a sidebar title."""
+    from django.apps import apps
+
+    return capfirst(apps.get_model(label)._meta.verbose_name_plural)
 
 
 def _item(request, title, icon, model: str, *, query: str = "", url_name: str = "", hidden: bool = False) -> dict:
@@ -100,6 +112,7 @@ def sidebar_navigation(request) -> list[dict]:
             "items": [
                 item(_("My tasks due"), "task_alt", "campaigns.stafftask", query="?whose=mine_due"),
                 item(_("All tasks"), "checklist", "campaigns.stafftask"),
+                item(_plural("staff.approvalrequest"), "approval", "staff.approvalrequest"),
             ],
         },
         {
@@ -122,6 +135,7 @@ def sidebar_navigation(request) -> list[dict]:
             "items": [
                 item(_("Earning policy"), "tune", "rewards.earningpolicy"),
                 item(_("Earning rules"), "rule", "rewards.earningrule"),
+                item(_plural("members.category"), "category", "members.category"),
                 item(_("Tiers"), "stars", "tiers.tier"),
                 item(_("Stage policy"), "route", "members.stagepolicy"),
                 item(_("Loyalty grid policy"), "grid_on", "feedback.gridpolicy"),
@@ -147,6 +161,11 @@ def sidebar_navigation(request) -> list[dict]:
                 system(_("Clocked times"), "alarm", "django_celery_beat.clockedschedule"),
                 system(_("Staff accounts"), "badge", "auth.user"),
                 system(_("Roles"), "groups", "auth.group"),
+                system(_plural("staff.staffstore"), "store", "staff.staffstore"),
+                system(_plural("otp_totp.totpdevice"), "phonelink_lock", "otp_totp.totpdevice"),
+                system(_("Audit trail"), "history", "staff.auditevent"),
+                system(_plural("members.privacyrecord"), "privacy_tip", "members.privacyrecord"),
+                system(_plural("analytics.analyticstoken"), "token", "analytics.analyticstoken"),
             ],
         },
     ]

@@ -39,12 +39,17 @@ def dashboard_panel(panel: DashboardPanel) -> DashboardPanel:
 def work_cards(user) -> list[dict]:
     """What waits for this staff user: counts over small tables only (complaints, tasks)."""
     from campaigns.models import StaffTask, TaskStatus
+    from feedback.admin import ComplaintAdmin
     from feedback.models import Complaint
     from feedback.selectors import OPEN_STATES
+    from staff.selectors import scope_to_user_stores
 
     cards = []
     if user.has_perm("feedback.view_complaint"):
-        open_complaints = Complaint.objects.filter(status__in=OPEN_STATES)
+        # A store manager counts the complaints of their stores, as the queue the card opens lists.
+        open_complaints = scope_to_user_stores(
+            Complaint.objects.filter(status__in=OPEN_STATES), user=user, paths=ComplaintAdmin.store_scope_path
+        )
         overdue = open_complaints.filter(resolution_due_at__lt=timezone.now())
         queue = reverse("admin:feedback_complaint_changelist")
         cards += [

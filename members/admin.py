@@ -219,27 +219,36 @@ class MemberAdmin(
         "open_complaint_detail",
     ]
 
-    @unfold_action(description=_("Adjust points"), icon="exposure", url_path="adjust-points-of")
+    @unfold_action(description=_("Adjust points"), icon="exposure", url_path="adjust-points-of", permissions=["act"])
     def adjust_points_detail(self, request, object_id):
         return _redirect_with_ids("admin:members_member_adjust", [object_id])
 
-    @unfold_action(description=_("Suspend"), icon="block", url_path="suspend-one")
+    @unfold_action(description=_("Suspend"), icon="block", url_path="suspend-one", permissions=["act"])
     def suspend_detail(self, request, object_id):
         return _redirect_with_ids("admin:members_member_suspend", [object_id])
 
-    @unfold_action(description=_("Reinstate"), icon="settings_backup_restore", url_path="reinstate-one")
+    @unfold_action(
+        description=_("Reinstate"), icon="settings_backup_restore", url_path="reinstate-one", permissions=["act"]
+    )
     def reinstate_detail(self, request, object_id):
         return _redirect_with_ids("admin:members_member_reinstate", [object_id])
 
-    @unfold_action(description=_("Pin tier"), icon="keep", url_path="pin-tier-of")
+    @unfold_action(description=_("Pin tier"), icon="keep", url_path="pin-tier-of", permissions=["act"])
     def pin_tier_detail(self, request, object_id):
         return _redirect_with_ids("admin:members_member_pin_tier", [object_id])
 
-    @unfold_action(description=_("Add follow-up"), icon="add_call", url_path="add-follow-up")
+    @unfold_action(
+        description=_("Add follow-up"), icon="add_call", url_path="add-follow-up", permissions=["feedback.add_followup"]
+    )
     def add_follow_up_detail(self, request, object_id):
         return HttpResponseRedirect(reverse("admin:feedback_followup_add") + f"?member={int(object_id)}")
 
-    @unfold_action(description=_("Open complaint"), icon="report", url_path="open-complaint")
+    @unfold_action(
+        description=_("Open complaint"),
+        icon="report",
+        url_path="open-complaint",
+        permissions=["feedback.change_complaint"],
+    )
     def open_complaint_detail(self, request, object_id):
         return HttpResponseRedirect(reverse("admin:feedback_complaint_open") + f"?member={int(object_id)}")
 
@@ -258,6 +267,10 @@ class MemberAdmin(
     @admin.action(description=_("Pin a tier for the selected members…"))
     def pin_tier_action(self, request, queryset):
         return _redirect_with_ids("admin:members_member_pin_tier", queryset.values_list("pk", flat=True)[:500])
+
+    def has_act_permission(self, request, object_id=None):
+        # The page's buttons for the forms that change members (each form checks again, in scope).
+        return self.has_change_permission(request)
 
     # ---- End of member actions ------------------------------------------------------------
 

@@ -79,6 +79,16 @@ class PersonalDataMaskingAdminMixin:
             return fields
         return [*fields, *(f"masked_{name}" for name in (*_MASKERS, "member"))]
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The page's title names the row (str(obj), a member's name): masked like its fields.
+        if object_id and masks_personal_data(request.user):
+            obj = self.get_object(request, object_id)
+            if obj is not None and hasattr(obj, "name"):
+                masked = mask_name(obj.name) or "-"
+                label = getattr(obj, "card_number", obj.pk)
+                extra_context = {**(extra_context or {}), "subtitle": f"{masked} ({label})"}
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
     def personal_data(self, request, obj) -> dict:
         """The row's name, phone and email as this user may see them (for custom templates)."""
         if not masks_personal_data(request.user):

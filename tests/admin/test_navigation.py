@@ -47,7 +47,7 @@ def test_the_system_group_is_hidden_from_staff_who_are_not_administrators(client
 
 
 def test_administrators_see_the_system_group(client, django_user_model):
-    administrators = Group.objects.create(name=ADMINISTRATORS_GROUP)
+    administrators, _ = Group.objects.get_or_create(name=ADMINISTRATORS_GROUP)
     client.force_login(_staff(django_user_model, "view_jobrun", groups=[administrators]))
 
     assert reverse("admin:jobs_jobrun_changelist") in _sidebar_links(client)
