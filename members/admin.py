@@ -238,7 +238,7 @@ class MemberAdmin(
         return _redirect_with_ids("admin:members_member_pin_tier", [object_id])
 
     @unfold_action(
-        description=_("Add follow-up"), icon="add_call", url_path="add-follow-up", permissions=["feedback.add_followup"]
+        description=_("Add follow-up"), icon="add_call", url_path="add-follow-up", permissions=["add_follow_up"]
     )
     def add_follow_up_detail(self, request, object_id):
         return HttpResponseRedirect(reverse("admin:feedback_followup_add") + f"?member={int(object_id)}")
@@ -247,7 +247,7 @@ class MemberAdmin(
         description=_("Open complaint"),
         icon="report",
         url_path="open-complaint",
-        permissions=["feedback.change_complaint"],
+        permissions=["open_complaint"],
     )
     def open_complaint_detail(self, request, object_id):
         return HttpResponseRedirect(reverse("admin:feedback_complaint_open") + f"?member={int(object_id)}")
@@ -268,9 +268,17 @@ class MemberAdmin(
     def pin_tier_action(self, request, queryset):
         return _redirect_with_ids("admin:members_member_pin_tier", queryset.values_list("pk", flat=True)[:500])
 
+    # Which of the page's buttons a user sees (each form it opens checks again, in scope). Named
+    # methods, not "app.codename" strings: unfold's system check would query auth_permission for
+    # those, before `migrate` has made it on a fresh database.
     def has_act_permission(self, request, object_id=None):
-        # The page's buttons for the forms that change members (each form checks again, in scope).
         return self.has_change_permission(request)
+
+    def has_add_follow_up_permission(self, request, object_id=None):
+        return request.user.has_perm("feedback.add_followup")
+
+    def has_open_complaint_permission(self, request, object_id=None):
+        return request.user.has_perm("feedback.change_complaint")
 
     # ---- End of member actions ------------------------------------------------------------
 
