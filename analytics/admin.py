@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_base import ModelAdmin
 from core.admin_display import ReadOnlyAdminMixin, local_time
 from members.admin_search import MemberIdentifierSearchMixin
 
@@ -33,7 +34,7 @@ class PAliveFilter(admin.SimpleListFilter):
 
 
 @admin.register(MemberValue)
-class MemberValueAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class MemberValueAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = (
         "member",
         "predicted_12m",
@@ -68,7 +69,7 @@ class MemberValueAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.Mo
 
 
 @admin.register(CustomerValueFit)
-class CustomerValueFitAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CustomerValueFitAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = (
         "as_of_local",
         "customers",
@@ -98,7 +99,7 @@ class CustomerValueFitAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AnalyticsToken)
-class AnalyticsTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AnalyticsTokenAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """Tokens are created with `manage.py analytics_token_create USER LABEL` (shown once there);
     here they are listed and revoked."""
 

@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
+from core.admin_base import ModelAdmin, StackedInline
 from core.admin_display import ReadOnlyAdminMixin
 from core.errors import DomainError
 from jobs.tasks import start_job
@@ -21,13 +22,13 @@ from .models import Badge, Campaign, CampaignGrant, CampaignMessage, CampaignSta
 from .services import campaign_dry_run, campaign_pause, task_complete
 
 
-class CampaignMessageInline(admin.StackedInline):
+class CampaignMessageInline(StackedInline):
     model = CampaignMessage
     extra = 0
 
 
 @admin.register(Campaign)
-class CampaignAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
+class CampaignAdmin(AuditHistoryAdminMixin, ModelAdmin):
     form = with_stages_field(Campaign)
     fieldsets = (
         (None, {"fields": ("name", "kind", "status", "description")}),
@@ -101,7 +102,7 @@ class CampaignAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CampaignGrant)
-class CampaignGrantAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class CampaignGrantAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("granted_at", "campaign", "member", "grant_key", "holdout", "points", "voucher")
     list_filter = ("campaign", "holdout")
     search_fields = ("=member__phone", "=member__card_number")
@@ -109,12 +110,12 @@ class CampaignGrantAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.
 
 
 @admin.register(Badge)
-class BadgeAdmin(admin.ModelAdmin):
+class BadgeAdmin(ModelAdmin):
     list_display = ("name", "code", "kind", "threshold")
 
 
 @admin.register(MemberBadge)
-class MemberBadgeAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class MemberBadgeAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("awarded_at", "member", "badge")
     list_filter = ("badge",)
     search_fields = ("=member__phone", "=member__card_number")
@@ -143,7 +144,7 @@ class TaskCompleteForm(forms.Form):
 
 
 @admin.register(StaffTask)
-class StaffTaskAdmin(StoreScopedAdminMixin, MemberIdentifierSearchMixin, admin.ModelAdmin):
+class StaffTaskAdmin(StoreScopedAdminMixin, MemberIdentifierSearchMixin, ModelAdmin):
     store_scope_path = "member__enrolled_store"
     list_display = ("due_at", "kind", "title", "member", "assignee", "status", "outcome")
     list_filter = (MineDueFilter, "kind", "status", "campaign")

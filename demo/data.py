@@ -34,7 +34,7 @@ from feedback.models import ComplaintStatus, FollowUpKind, FollowUpOutcome, Leav
 from feedback.services import feedback_record, follow_up_record, lost_customer_interview_record
 from jobs.registry import NIGHTLY_ORDER
 from jobs.services import job_run_now
-from members.models import Member, Purchase
+from members.models import Category, Member, Purchase
 from members.services import member_enroll, member_suspend, purchase_record, purchase_return
 from messaging.models import MessageStatus, OutboxMessage
 from messaging.services import outbox_send_due
@@ -65,6 +65,16 @@ CATALOGUE = {
     "tea": (["OOLONG", "PUER", "LONGJING"], 25, 260, 12),
     "merchandise": (["MUG", "TUMBLER", "TOTE"], 49, 199, 8),
     "equipment": (["GRINDER", "POUR-OVER-KIT", "ESPRESSO-MACHINE"], 199, 3999, 5),
+}
+
+# The names staff read for the catalogue's categories (Settings > Categories).
+CATEGORY_NAMES = {
+    "coffee": "咖啡",
+    "pastry": "烘焙",
+    "beans": "咖啡豆",
+    "tea": "茶",
+    "merchandise": "周边",
+    "equipment": "器具",
 }
 
 # code, name, 12-month spend, earn multiplier, benefits. A VIP card is not a discount card (seed 003).
@@ -190,6 +200,9 @@ class DemoBuilder:
         tiers_invalidate()
 
     def _earning_rules(self, stores: list[Store]) -> None:
+        Category.objects.bulk_create(
+            [Category(code=code, name=name) for code, name in CATEGORY_NAMES.items()], ignore_conflicts=True
+        )
         singles_day = self.now.replace(month=11, day=11, hour=0, minute=0, second=0)
         if singles_day > self.now:
             singles_day = singles_day.replace(year=singles_day.year - 1)

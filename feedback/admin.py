@@ -3,22 +3,26 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from core.admin_base import ModelAdmin, TabularInline
 from core.admin_display import ReadOnlyAdminMixin, duration_label, local_date
 from core.errors import DomainError
+from members.admin import styled
 from members.admin_search import MemberIdentifierSearchMixin
-from members.models import Stage
+from members.models import Member, Stage
 from rewards.models import LedgerEntry
 from staff.admin_mixins import AuditHistoryAdminMixin, PersonalDataMaskingAdminMixin, StoreScopedAdminMixin
+from stores.models import Channel, Store
 
-from .complaints import complaint_assign, complaint_change_status, complaint_compensate, complaint_note
+from .complaints import complaint_assign, complaint_change_status, complaint_compensate, complaint_file, complaint_note
 from .grid import grid_counts, grid_policy_invalidate
 from .models import (
     Answer,
@@ -32,6 +36,7 @@ from .models import (
     LostCustomerInterview,
     Question,
     ResponseTarget,
+    Severity,
     Survey,
     SurveyInvitation,
     SurveyResponse,
@@ -42,7 +47,7 @@ HISTORY_ROWS = 10
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class FeedbackAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("created_at", "member", "store", "source", "nps", "comment_excerpt")
     list_filter = ("source", "nps", "store")
     search_fields = ("=member__phone", "=member__card_number", "comment")
@@ -54,27 +59,27 @@ class FeedbackAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.Model
         return feedback.comment[:80]
 
 
-class QuestionInline(admin.TabularInline):
+class QuestionInline(TabularInline):
     model = Question
     fields = ("position", "key", "kind", "text", "choices", "required")
     extra = 0
 
 
 @admin.register(Survey)
-class SurveyAdmin(admin.ModelAdmin):
+class SurveyAdmin(ModelAdmin):
     list_display = ("name", "code", "active", "invite_after_purchase", "sample_percent", "min_days_between_invitations")
     inlines = [QuestionInline]
 
 
 @admin.register(SurveyInvitation)
-class SurveyInvitationAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class SurveyInvitationAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("created_at", "survey", "member", "status", "expires_at", "answered_at")
     list_filter = ("survey", "status")
     search_fields = ("=member__phone", "=member__card_number")
     list_select_related = ("survey", "member")
 
 
-class AnswerInline(ReadOnlyAdminMixin, admin.TabularInline):
+class AnswerInline(ReadOnlyAdminMixin, TabularInline):
     model = Answer
     fields = ("question", "number", "text")
     readonly_fields = fields
@@ -82,7 +87,7 @@ class AnswerInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(SurveyResponse)
-class SurveyResponseAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class SurveyResponseAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("submitted_at", "survey", "member")
     list_filter = ("survey",)
     search_fields = ("=member__phone", "=member__card_number")
@@ -90,15 +95,23 @@ class SurveyResponseAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin
 
 
 @admin.register(ResponseTarget)
-class ResponseTargetAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
+class ResponseTargetAdmin(AuditHistoryAdminMixin, ModelAdmin):
     list_display = ("severity", "first_response_hours", "resolution_hours")
 
 
-class ComplaintEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+class ComplaintEventInline(ReadOnlyAdminMixin, TabularInline):
     model = ComplaintEvent
     fields = ("created_at", "kind", "from_status", "to_status", "note", "actor")
     readonly_fields = fields
     extra = 0
+
+
+class ComplaintOpenForm(forms.Form):
+    category = forms.ChoiceField(label=gettext_lazy("Category"), choices=ComplaintCategory.choices)
+    severity = forms.ChoiceField(label=gettext_lazy("Severity"), choices=Severity.choices, initial=Severity.MEDIUM)
+    channel = forms.ChoiceField(label=gettext_lazy("Channel"), choices=Channel.choices, initial=Channel.STORE)
+    store = forms.ModelChoiceField(label=gettext_lazy("Store"), queryset=Store.objects.all(), required=False)
+    text = forms.CharField(label=gettext_lazy("What happened"), widget=forms.Textarea(attrs={"rows": 4}))
 
 
 class ComplaintActionForm(forms.Form):
@@ -109,9 +122,7 @@ class ComplaintActionForm(forms.Form):
 
 
 @admin.register(Complaint)
-class ComplaintAdmin(
-    StoreScopedAdminMixin, PersonalDataMaskingAdminMixin, MemberIdentifierSearchMixin, admin.ModelAdmin
-):
+class ComplaintAdmin(StoreScopedAdminMixin, PersonalDataMaskingAdminMixin, MemberIdentifierSearchMixin, ModelAdmin):
     store_scope_path = ("store", "member__enrolled_store")
     """The complaint queue: next deadline first, with quick actions and the member's history."""
 
@@ -197,6 +208,7 @@ class ComplaintAdmin(
 
     def get_urls(self):
         own = [
+            path("open/", self.admin_site.admin_view(self.open_view), name="feedback_complaint_open"),
             path("<int:pk>/act/", self.admin_site.admin_view(self.act_view), name="feedback_complaint_act"),
             path("metrics/", self.admin_site.admin_view(self.metrics_view), name="feedback_complaint_metrics"),
         ]
@@ -205,6 +217,40 @@ class ComplaintAdmin(
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {**(extra_context or {}), "action_form": ComplaintActionForm()}
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def open_view(self, request):
+        """Staff open a complaint for a member (from the member's page), through complaint_file."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        member_id = request.GET.get("member", "")
+        member = (
+            Member.objects.filter(pk=int(member_id)).first()
+            if member_id.isascii() and member_id.isdigit() and len(member_id) <= 18
+            else None
+        )
+        if member is None:
+            raise Http404
+        form = styled(ComplaintOpenForm(request.POST or None))
+        if request.method == "POST" and form.is_valid():
+            try:
+                complaint = complaint_file(member=member, actor=request.user, **form.cleaned_data)
+            except DomainError as exc:
+                for field, field_messages in (exc.errors or {None: [exc.detail]}).items():
+                    for message in field_messages:
+                        form.add_error(field if field in form.fields else None, message)
+            else:
+                self.message_user(request, _("Complaint #%(pk)s is open.") % {"pk": complaint.pk}, messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:feedback_complaint_change", args=[complaint.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Open a complaint"),
+            "intro": _("Filed for %(member)s, with deadlines from the response targets.") % {"member": member},
+            "members": [member],
+            "form": form,
+            "errors": [],
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/members/member_bulk_form.html", context)
 
     def act_view(self, request, pk):
         complaint = get_object_or_404(Complaint, pk=pk)
@@ -318,7 +364,7 @@ class StaffRecordAdminMixin:
 
 
 @admin.register(FollowUp)
-class FollowUpAdmin(StoreScopedAdminMixin, MemberIdentifierSearchMixin, StaffRecordAdminMixin, admin.ModelAdmin):
+class FollowUpAdmin(StoreScopedAdminMixin, MemberIdentifierSearchMixin, StaffRecordAdminMixin, ModelAdmin):
     store_scope_path = "member__enrolled_store"
     list_display = ("happened_at", "member", "kind", "staff_user", "outcome")
     list_filter = ("kind", "outcome", "staff_user")
@@ -328,9 +374,7 @@ class FollowUpAdmin(StoreScopedAdminMixin, MemberIdentifierSearchMixin, StaffRec
 
 
 @admin.register(LostCustomerInterview)
-class LostCustomerInterviewAdmin(
-    StoreScopedAdminMixin, MemberIdentifierSearchMixin, StaffRecordAdminMixin, admin.ModelAdmin
-):
+class LostCustomerInterviewAdmin(StoreScopedAdminMixin, MemberIdentifierSearchMixin, StaffRecordAdminMixin, ModelAdmin):
     store_scope_path = "member__enrolled_store"
     list_display = ("happened_at", "member", "reason", "competitor", "can_win_back", "staff_user")
     list_filter = ("reason", "can_win_back")
@@ -340,7 +384,7 @@ class LostCustomerInterviewAdmin(
 
 
 @admin.register(GridPolicy)
-class GridPolicyAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
+class GridPolicyAdmin(AuditHistoryAdminMixin, ModelAdmin):
     """The policy, and on its list page the 2 x 3 loyalty grid with counts."""
 
     change_list_template = "admin/feedback/gridpolicy/change_list.html"

@@ -8,6 +8,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_base import ModelAdmin, TabularInline
 from core.admin_display import ReadOnlyAdminMixin
 
 from .models import JobChunk, JobRun
@@ -26,7 +27,7 @@ class RunJobForm(forms.Form):
     )
 
 
-class JobChunkInline(ReadOnlyAdminMixin, admin.TabularInline):
+class JobChunkInline(ReadOnlyAdminMixin, TabularInline):
     model = JobChunk
     fields = (
         "index",
@@ -54,7 +55,7 @@ class JobChunkInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(JobRun)
-class JobRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class JobRunAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("name", "as_of", "since", "status", "progress", "examined", "changed", "seconds", "triggered_by")
     list_filter = ("name", "status")
     date_hierarchy = "as_of"

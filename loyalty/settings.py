@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -51,6 +52,10 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if 
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # The back office's theme (django-unfold): before django.contrib.admin, whose templates it
+    # overrides; its app replaces the default admin site with its own.
+    "unfold",
+    "unfold.contrib.filters",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -85,6 +90,8 @@ INSTALLED_APPS = [
     "pghistory",
     "staff",
     "webhooks",
+    # Last: its admin.py re-registers the admins of auth, axes and celery-beat in unfold's style.
+    "loyalty",
 ]
 
 # Metrics and the per-request log line can be switched off (the benchmark measures their cost).
@@ -338,6 +345,23 @@ SPECTACULAR_SETTINGS = {
         # What the platform sends, as `x-webhooks` (see webhooks/schema.py for why not `webhooks`).
         "webhooks.schema.add_webhooks",
     ],
+}
+
+# The back office (django-unfold): navigation by task (loyalty/admin_navigation.py), the dashboard
+# (loyalty/dashboard.py).
+UNFOLD = {
+    "SITE_TITLE": _("Loyalty back office"),
+    "SITE_HEADER": _("Loyalty back office"),
+    "SITE_SYMBOL": "loyalty",
+    "SITE_URL": "/",
+    "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": False,
+    "DASHBOARD_CALLBACK": "loyalty.dashboard.dashboard_callback",
+    "SIDEBAR": {
+        "show_search": False,
+        "show_all_applications": False,
+        "navigation": "loyalty.admin_navigation.sidebar_navigation",
+    },
 }
 
 # Celery: without REDIS_URL tasks run eagerly in-process, so the demo needs no broker.

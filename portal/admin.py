@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_base import ModelAdmin
 from core.admin_display import ReadOnlyAdminMixin
 from core.errors import DomainError
 from members.admin import MemberAdmin, _redirect_with_ids
@@ -46,7 +47,7 @@ class MemberWithDataRightsAdmin(MemberAdmin):
 
     @admin.action(description=_("Close the selected members' accounts, at their request…"))
     def close_account_action(self, request, queryset):
-        return _redirect_with_ids("admin:members_member_close", queryset)
+        return _redirect_with_ids("admin:members_member_close", queryset.values_list("pk", flat=True)[:500])
 
     def close_account_view(self, request):
         return self._bulk_view(
@@ -69,7 +70,7 @@ admin.site.register(Member, MemberWithDataRightsAdmin)
 
 
 @admin.register(PrivacyRecord)
-class PrivacyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PrivacyRecordAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """Every export and closure of a member's data."""
 
     list_display = ("created_at", "action", "channel", "member", "staff_user", "details")

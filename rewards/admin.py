@@ -1,7 +1,12 @@
+from django import forms
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from unfold.widgets import UnfoldAdminSelect2Widget
 
+from core.admin_base import ModelAdmin, TabularInline
 from core.admin_display import ReadOnlyAdminMixin
 from members.admin_search import MemberIdentifierSearchMixin
+from members.categories import category_choices
 from members.forms import with_stages_field
 from staff.admin_mixins import AuditHistoryAdminMixin, PersonalDataMaskingAdminMixin, StoreScopedAdminMixin
 
@@ -17,7 +22,7 @@ class EarningSetupAdminMixin:
 
 
 @admin.register(EarningPolicy)
-class EarningPolicyAdmin(AuditHistoryAdminMixin, EarningSetupAdminMixin, admin.ModelAdmin):
+class EarningPolicyAdmin(AuditHistoryAdminMixin, EarningSetupAdminMixin, ModelAdmin):
     list_display = ("__str__", "rounding", "minimum_spend", "expiry_mode", "expiry_months", "point_value")
 
     def has_add_permission(self, request):
@@ -27,12 +32,33 @@ class EarningPolicyAdmin(AuditHistoryAdminMixin, EarningSetupAdminMixin, admin.M
         return False
 
 
+class EarningRuleForm(with_stages_field(EarningRule)):
+    """The category is picked from the list of categories (Settings > Categories), not typed."""
+
+    category = forms.ChoiceField(
+        label=_("Category"),
+        required=False,
+        widget=UnfoldAdminSelect2Widget,
+        help_text=_("Only lines in this category; empty for all."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", _("All categories")), *category_choices()]
+        current = self.instance.category
+        # A rule made before its category was listed keeps it rather than silently losing it.
+        if current and current not in {code for code, _label in choices}:
+            choices.append((current, current))
+        self.fields["category"].choices = choices
+
+
 @admin.register(EarningRule)
-class EarningRuleAdmin(AuditHistoryAdminMixin, EarningSetupAdminMixin, admin.ModelAdmin):
-    form = with_stages_field(EarningRule)
+class EarningRuleAdmin(AuditHistoryAdminMixin, EarningSetupAdminMixin, ModelAdmin):
+    form = EarningRuleForm
     list_display = ("name", "multiplier", "category", "channel", "store", "starts_at", "ends_at", "active")
     list_filter = ("active", "channel", "store")
     search_fields = ("name", "category")
+    autocomplete_fields = ("store",)
 
 
 @admin.register(LedgerEntry)
@@ -41,7 +67,7 @@ class LedgerEntryAdmin(
     PersonalDataMaskingAdminMixin,
     MemberIdentifierSearchMixin,
     ReadOnlyAdminMixin,
-    admin.ModelAdmin,
+    ModelAdmin,
 ):
     store_scope_path = "member__enrolled_store"
     list_display = ("created_at", "member", "kind", "points", "balance_after", "store", "staff_user", "job", "reason")
@@ -52,7 +78,7 @@ class LedgerEntryAdmin(
     raw_id_fields = ("member",)
 
 
-class LotConsumptionInline(ReadOnlyAdminMixin, admin.TabularInline):
+class LotConsumptionInline(ReadOnlyAdminMixin, TabularInline):
     model = LotConsumption
     fields = ("entry", "points")
     readonly_fields = fields
@@ -60,7 +86,7 @@ class LotConsumptionInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(PointsLot)
-class PointsLotAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class PointsLotAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("member", "points", "remaining", "expires_at")
     search_fields = ("=member__phone", "=member__card_number")
     list_select_related = ("member",)
@@ -68,7 +94,7 @@ class PointsLotAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.Mode
 
 
 @admin.register(Redemption)
-class RedemptionAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class RedemptionAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("created_at", "member", "store", "receipt_id", "points", "value", "status")
     list_filter = ("status", "store", "created_at")
     search_fields = ("=receipt_id", "=member__phone", "=member__card_number", "member__name")
@@ -76,7 +102,7 @@ class RedemptionAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.Mod
 
 
 @admin.register(Reward)
-class RewardAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
+class RewardAdmin(AuditHistoryAdminMixin, ModelAdmin):
     form = with_stages_field(Reward)
     list_display = (
         "name",
@@ -91,10 +117,11 @@ class RewardAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
     )
     list_filter = ("kind", "active", "min_tier")
     search_fields = ("name", "description")
+    autocomplete_fields = ("min_tier",)
 
 
 @admin.register(Voucher)
-class VoucherAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class VoucherAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = (
         "code",
         "reward",

@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 from pghistory.models import Context
 
+from core.admin_base import ModelAdmin
 from core.errors import DomainError
 
 from .admin_mixins import StoreScopedAdminMixin
@@ -12,7 +13,7 @@ from .services import approval_grant, approval_reject
 
 
 @admin.register(StaffStore)
-class StaffStoreAdmin(admin.ModelAdmin):
+class StaffStoreAdmin(ModelAdmin):
     list_display = ("user", "store")
     list_filter = ("store",)
     search_fields = ("user__username", "store__name", "store__code")
@@ -20,7 +21,7 @@ class StaffStoreAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApprovalRequest)
-class ApprovalRequestAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class ApprovalRequestAdmin(StoreScopedAdminMixin, ModelAdmin):
     list_display = ("requested_at", "summary", "kind", "status", "requested_by", "decided_by", "decided_at")
     list_filter = ("status", "kind")
     search_fields = ("summary",)
@@ -72,7 +73,7 @@ class ApprovalRequestAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ModelAdmin):
     """Every change to configuration and member data, searchable by object id, user name or value."""
 
     list_display = ("pgh_created_at", "who", "pgh_obj_model", "pgh_obj_id", "pgh_label", "changes")

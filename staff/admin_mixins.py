@@ -69,7 +69,7 @@ class PersonalDataMaskingAdminMixin:
         if not masks_personal_data(request.user):
             return fieldsets
         return [
-            (title, {**options, "fields": [self._masked_column(f) for f in options["fields"]]})
+            (title, {**options, "fields": [self._masked_field(f) for f in options["fields"]]})
             for title, options in fieldsets
         ]
 
@@ -78,6 +78,28 @@ class PersonalDataMaskingAdminMixin:
         if not masks_personal_data(request.user):
             return fields
         return [*fields, *(f"masked_{name}" for name in (*_MASKERS, "member"))]
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The page's title names the row (str(obj), a member's name): masked like its fields.
+        if object_id and masks_personal_data(request.user):
+            obj = self.get_object(request, object_id)
+            if obj is not None and hasattr(obj, "name"):
+                masked = mask_name(obj.name) or "-"
+                label = getattr(obj, "card_number", obj.pk)
+                extra_context = {**(extra_context or {}), "subtitle": f"{masked} ({label})"}
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def personal_data(self, request, obj) -> dict:
+        """The row's name, phone and email as this user may see them (for custom templates)."""
+        if not masks_personal_data(request.user):
+            return {"name": obj.name, "phone": obj.phone, "email": obj.email}
+        return {"name": mask_name(obj.name), "phone": mask_phone(obj.phone), "email": mask_email(obj.email)}
+
+    def _masked_field(self, field):
+        # A fieldset line may hold several fields side by side: ("name", "phone").
+        if isinstance(field, (tuple, list)):
+            return type(field)(self._masked_column(f) for f in field)
+        return self._masked_column(field)
 
     def _masked_column(self, column):
         if isinstance(column, str) and (column in _MASKERS or column == "member"):

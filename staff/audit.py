@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign
 from feedback.models import GridPolicy, ResponseTarget
-from members.models import Member, StagePolicy
+from members.models import Category, Member, StagePolicy
 from rewards.models import EarningPolicy, EarningRule, Reward
 from stores.models import Store, StoreApiKey
 from tiers.models import Tier
@@ -81,6 +81,7 @@ AUDITED_CONFIGURATION = (
     EarningRule,
     Tier,
     StagePolicy,
+    Category,
     GridPolicy,
     ResponseTarget,
     Campaign,

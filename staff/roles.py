@@ -47,6 +47,7 @@ ROLES = (
             "tiers.tierchange": "v",
             "members.stagepolicy": "vc",
             "members.stagechange": "v",
+            "members.category": "vacd",
             "feedback.gridpolicy": "vc",
             "campaigns.campaign": "vacd",
             "campaigns.campaignmessage": "vacd",

@@ -1,12 +1,13 @@
 from django.contrib import admin, messages
 
+from core.admin_base import ModelAdmin, TabularInline
 from staff.admin_mixins import AuditHistoryAdminMixin
 
 from .models import IdempotencyRecord, Store, StoreApiKey
 from .services import api_keys_changed_announce, store_api_key_create, store_api_key_revoke
 
 
-class StoreApiKeyInline(admin.TabularInline):
+class StoreApiKeyInline(TabularInline):
     model = StoreApiKey
     fields = ("prefix", "label", "chain_wide", "member_details", "created_at", "last_used_at", "revoked_at")
     readonly_fields = fields
@@ -19,7 +20,7 @@ class StoreApiKeyInline(admin.TabularInline):
 
 
 @admin.register(Store)
-class StoreAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
+class StoreAdmin(AuditHistoryAdminMixin, ModelAdmin):
     list_display = ("name", "code", "channel", "city", "active")
 
     def save_model(self, request, obj, form, change):
@@ -44,7 +45,7 @@ class StoreAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(StoreApiKey)
-class StoreApiKeyAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
+class StoreApiKeyAdmin(AuditHistoryAdminMixin, ModelAdmin):
     list_display = (
         "prefix",
         "store",
@@ -92,7 +93,7 @@ class StoreApiKeyAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(admin.ModelAdmin):
+class IdempotencyRecordAdmin(ModelAdmin):
     list_display = ("key", "store", "response_status", "created_at")
     list_filter = ("store",)
     search_fields = ("key",)

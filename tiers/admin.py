@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from core.admin_base import ModelAdmin
 from core.admin_display import ReadOnlyAdminMixin
 from members.admin_search import MemberIdentifierSearchMixin
 from staff.admin_mixins import AuditHistoryAdminMixin
@@ -9,8 +10,9 @@ from .selectors import tiers_invalidate
 
 
 @admin.register(Tier)
-class TierAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
+class TierAdmin(AuditHistoryAdminMixin, ModelAdmin):
     list_display = ("name", "code", "rank", "threshold", "earn_multiplier")
+    search_fields = ("name", "code")
     ordering = ("rank",)
 
     def save_model(self, request, obj, form, change):
@@ -25,7 +27,7 @@ class TierAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(TierChange)
-class TierChangeAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class TierChangeAdmin(MemberIdentifierSearchMixin, ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("created_at", "member", "kind", "from_tier", "to_tier", "valid_until", "qualifying_spend", "run")
     list_filter = ("kind", "to_tier", "created_at")
     search_fields = ("=member__phone", "=member__card_number", "member__name")

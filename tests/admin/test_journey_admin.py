@@ -72,7 +72,7 @@ def test_member_page_shows_the_journey_timeline(admin_client_logged, member, sto
 
     page = admin_client_logged.get(reverse("admin:members_member_change", args=[member.pk])).content.decode()
 
-    assert "stage: first_time → repeat" in page
+    assert "Stage: First-time buyer → Repeat buyer" in page
     assert "repeat: 2 purchases in 365 days" in page
 
 

@@ -97,4 +97,4 @@ def test_the_grid_runs_in_the_nightly_jobs_and_shows_in_the_admin(admin_client_l
     page = admin_client_logged.get(reverse("admin:feedback_gridpolicy_changelist")).content.decode()
     assert "Inertia (habit, no attachment)" in page and "<strong>1</strong>" in page
     member_page = admin_client_logged.get(reverse("admin:members_member_change", args=[member.pk])).content.decode()
-    assert "grid: none → inertia" in member_page
+    assert "Loyalty type: No loyalty (low/low) → Inertia (habit, no attachment)" in member_page

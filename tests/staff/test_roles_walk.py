@@ -24,6 +24,7 @@ MARKETING_MANAGER_PAGES = {
     "analytics.customervaluefit": "lch",
     "analytics.membervalue": "lch",
     "feedback.gridpolicy": "lch",
+    "members.category": "lacdh",
     "members.stagechange": "lch",
     "members.stagepolicy": "lch",
     "rewards.earningpolicy": "lch",
@@ -117,6 +118,7 @@ ALL_PAGES = {
     "feedback.surveyinvitation": "lch",
     "feedback.surveyresponse": "lch",
     "jobs.jobrun": "lch",
+    "members.category": "lacdh",
     "members.member": "lch",
     "members.privacyrecord": "lch",
     "members.purchase": "lch",
@@ -173,6 +175,8 @@ ROWS_MADE = (
     "rewards.earningpolicy",
     "feedback.responsetarget",
     "feedback.survey",
+    # Seeded from the purchase lines by the migration, or made by the fixture.
+    "members.category",
 )
 
 
@@ -181,6 +185,7 @@ def back_office_rows(home_store, home_member, make_staff):
     """At least one row of each registered model that has object pages, in the manager's store."""
     from campaigns.models import Badge
     from feedback.models import LostCustomerInterview
+    from members.models import Category
     from rewards.models import EarningRule, Reward
     from stores.models import IdempotencyRecord
     from tests.factories import create_api_key, standard_tiers
@@ -191,6 +196,7 @@ def back_office_rows(home_store, home_member, make_staff):
     Reward.objects.create(name="Free tea", kind="free_product", cost_points=100)
     EarningRule.objects.create(name="Tea week", multiplier="2.00")
     Badge.objects.create(code="first-review", name="First review", kind="nth_review")
+    Category.objects.create(code="tea", name="Tea")
     LostCustomerInterview.objects.create(
         member=home_member, staff_user=staff, happened_at=in_a_day(), reason="price", can_win_back="yes"
     )

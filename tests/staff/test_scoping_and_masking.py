@@ -48,3 +48,15 @@ def test_an_analyst_sees_personal_data_masked(client, make_staff, home_member):
     assert "13800138000" not in listing and "zw@example.com" not in listing and "张伟" not in listing
     assert "138****8000" in page and "z***@example.com" in page
     assert "13800138000" not in page and "zw@example.com" not in page
+    # The member page's header (backoffice's file header) is masked too, and offers no actions.
+    assert 'id="member-file-header"' in page and "张*" in page
+    assert "adjust-points-of" not in page and "suspend-one" not in page
+
+
+def test_an_analyst_sees_the_member_page_titled_with_the_masked_name(client, make_staff, home_member):
+    client.force_login(make_staff(ANALYST))
+
+    page = client.get(reverse("admin:members_member_change", args=[home_member.pk])).content.decode()
+    title = page.split("<title>", 1)[1].split("</title>", 1)[0]
+
+    assert "张*" in title and "张伟" not in title
