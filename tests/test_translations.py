@@ -109,13 +109,21 @@ class _VisibleText(HTMLParser):
         super().__init__()
         self.texts: list[str] = []
         self._hidden = 0
+        self._stack: list[bool] = []
+
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style", "template"):
+        if tag in self.VOID:
+            return
+        # The theme's icons are ligatures of a symbol font: the text "fingerprint" draws an icon.
+        icon = "material-symbols" in (dict(attrs).get("class") or "")
+        self._stack.append(tag in ("script", "style", "template") or icon)
+        if self._stack[-1]:
             self._hidden += 1
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style", "template"):
+        if self._stack and self._stack.pop():
             self._hidden -= 1
 
     def handle_data(self, data):

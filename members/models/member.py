@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from stores.models import Channel, Store
 
@@ -69,7 +70,8 @@ class Member(models.Model):
         verbose_name=_("external ID"),
     )
     email = models.EmailField(blank=True, verbose_name=_("email"))
-    name = models.CharField(max_length=100, blank=True, verbose_name=_("name"))
+    # A person's name (姓名), not the name of a thing (名称): the same English word, two Chinese ones.
+    name = models.CharField(max_length=100, blank=True, verbose_name=pgettext_lazy("person", "name"))
     birthday = models.DateField(null=True, blank=True, verbose_name=_("birthday"))
     enrolled_store = models.ForeignKey(
         Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("enrolled store")

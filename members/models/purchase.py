@@ -5,6 +5,7 @@ import uuid
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from stores.models import Channel, Store
 
@@ -37,7 +38,7 @@ class Purchase(models.Model):
 
     class Meta:
         verbose_name = _("purchase")
-        verbose_name_plural = _("purchases")
+        verbose_name_plural = pgettext_lazy("records", "purchases")
         ordering = ["-occurred_at"]
         constraints = [
             models.UniqueConstraint(fields=["store", "receipt_id"], name="purchase_receipt_unique_per_store"),
