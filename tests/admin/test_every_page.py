@@ -17,6 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from analytics.models import CustomerValueFit, MemberValue
 from analytics.tokens import analytics_token_create
 from demo.data import build_demo
+from events.models import Event
 from feedback.models import Survey, SurveyInvitation, SurveyResponse
 from members.models import Member, PrivacyRecord
 from staff.models import StaffStore
@@ -24,6 +25,8 @@ from staff.services import approval_request
 from stores.models import IdempotencyRecord, Store
 from tests.factories import create_api_key
 from tiers.models import Tier
+from webhooks.models import Delivery
+from webhooks.services import endpoint_create
 
 pytestmark = pytest.mark.django_db
 
@@ -62,6 +65,11 @@ def _what_the_demo_lacks():
     tier = Tier.objects.first()
     tier.name = f"{tier.name} (renamed)"
     tier.save()
+    endpoint, _secret = endpoint_create(url="https://crm.example.com/hooks", event_types=[])
+    event = Event.objects.order_by("pk").first()
+    Delivery.objects.create(
+        endpoint=endpoint, event=event, member_id=event.member_id, next_attempt_at=now, created_at=now
+    )
 
 
 # The audit trail (a query over every event table, staff/audit.py) is one list; its rows have no page.
