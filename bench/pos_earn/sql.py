@@ -16,6 +16,7 @@ MEMBER_SQL = {
     "card_number": "'8' || lpad(i::text, 15, '0')",
     "phone": "'+86139' || lpad(i::text, 8, '0')",
     "referral_code": "'B' || lpad(i::text, 11, '0')",
+    "external_id": "NULL",  # members enrolled at a till have none
 }
 
 # One purchase as plain SQL in one transaction, in the order the app writes it: claim the idempotency
