@@ -32,6 +32,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from psycopg2 import sql
 
+from core.composed_sql import execute, execute_many
 from jobs.registry import JOBS, NIGHTLY_ORDER
 from jobs.services import RunSummary, job_run_now
 from members.identifiers import InvalidPhone, new_card_number, new_referral_code, normalize_phone
@@ -55,16 +56,6 @@ PURCHASE_COLUMNS = (
 LINE_COLUMNS = ("receipt_id", "store", "sku", "category", "quantity", "unit_price")
 CHUNK = 10_000
 IMPORT_ACTOR = "import"
-
-
-def _execute(cursor, query, params=None):
-    """Run a statement composed with psycopg2.sql as text: Django's cursor wrappers (and
-    pghistory's, in back-office requests) expect a string."""
-    cursor.execute(query if isinstance(query, str) else query.as_string(cursor.cursor), params)
-
-
-def _execute_many(cursor, query, param_list):
-    cursor.executemany(query if isinstance(query, str) else query.as_string(cursor.cursor), param_list)
 
 
 class ImportFileError(ValueError):
@@ -135,7 +126,7 @@ def _stage(stream: io.BufferedIOBase, *, table: str, allowed: tuple[str, ...]) -
     column_defs = sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(name)) for name in allowed)
     with connection.cursor() as cursor:
         # n numbers the rows in file order: line n + 1 of the file (the header is line 1).
-        _execute(
+        execute(
             cursor,
             sql.SQL("CREATE TEMPORARY TABLE {} (n bigint GENERATED ALWAYS AS IDENTITY, {}) ON COMMIT DROP").format(
                 sql.Identifier(table), column_defs
@@ -170,7 +161,7 @@ def _scratch_tables(*names: str):
     def drop():
         with connection.cursor() as cursor:
             for name in names:
-                _execute(cursor, sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
+                execute(cursor, sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
 
     drop()
     yield
@@ -180,7 +171,7 @@ def _scratch_tables(*names: str):
 def _rows(sql: str, params=()) -> Iterable[tuple]:
     """Stream a query's rows in chunks through a server-side cursor (memory stays flat)."""
     with connection.chunked_cursor() as cursor:
-        _execute(cursor, sql, params)
+        execute(cursor, sql, params)
         while batch := cursor.fetchmany(CHUNK):
             yield from batch
 
@@ -213,7 +204,7 @@ def _analyze(table: str) -> None:
     """Statistics for a filled temporary table: autovacuum never sees them, and without them the
     planner expects a thousand rows and joins millions by nested loops."""
     with connection.cursor() as cursor:
-        _execute(cursor, sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+        execute(cursor, sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
 
 
 def _copy_value(value) -> str:
@@ -226,7 +217,7 @@ def _copy_value(value) -> str:
 def _reject(table: str, reason: str, condition: str, params=()) -> None:
     """Mark the still accepted rows of `table` that meet `condition` as rejected for `reason`."""
     with connection.cursor() as cursor:
-        _execute(
+        execute(
             cursor,
             sql.SQL("UPDATE {} SET reason = %s WHERE reason IS NULL AND ({})").format(
                 sql.Identifier(table), sql.SQL(condition)
@@ -237,7 +228,7 @@ def _reject(table: str, reason: str, condition: str, params=()) -> None:
 
 def _rejections(table: str) -> list[Rejection]:
     with connection.cursor() as cursor:
-        _execute(
+        execute(
             cursor,
             sql.SQL("SELECT n + 1, reason FROM {} WHERE reason IS NOT NULL ORDER BY n").format(sql.Identifier(table)),
         )
@@ -273,7 +264,7 @@ def _insert_select(model: type[models.Model], values: dict[str, str], source: st
         sql.SQL(source),
     )
     with connection.cursor() as cursor:
-        _execute(cursor, statement, [*defaults, *params])
+        execute(cursor, statement, [*defaults, *params])
         return cursor.rowcount
 
 
@@ -337,9 +328,9 @@ def members_import(*, stream: io.BufferedIOBase, progress: Progress = _no_progre
     with transaction.atomic(), _scratch_tables("import_members", "import_members_checked"):
         _stage(stream, table="import_members", allowed=MEMBER_COLUMNS)
         with connection.cursor() as cursor:
-            _execute(cursor, "SELECT count(*) FROM import_members")
+            execute(cursor, "SELECT count(*) FROM import_members")
             report.rows = cursor.fetchone()[0]
-            _execute(
+            execute(
                 cursor,
                 "CREATE TEMPORARY TABLE import_members_checked (n bigint PRIMARY KEY, phone text, email text, "
                 "birthday date, enrolled_at timestamptz, card_number text, referral_code text, reason text, "
@@ -376,9 +367,7 @@ def members_import(*, stream: io.BufferedIOBase, progress: Progress = _no_progre
             "ORDER BY s.n",
         )
         with connection.cursor() as cursor:
-            _execute(
-                cursor, "SELECT count(*) FROM import_members_checked WHERE reason IS NULL AND existing IS NOT NULL"
-            )
+            execute(cursor, "SELECT count(*) FROM import_members_checked WHERE reason IS NULL AND existing IS NOT NULL")
             report.unchanged = cursor.fetchone()[0]
         progress("members: inserting", report.rows, report.rows)
     return report
@@ -387,7 +376,7 @@ def members_import(*, stream: io.BufferedIOBase, progress: Progress = _no_progre
 def _members_classify() -> None:
     table = "import_members_checked"
     with connection.cursor() as cursor:
-        _execute(
+        execute(
             cursor,
             "UPDATE import_members_checked c SET store_id = st.id FROM import_members s JOIN stores_store st "
             "ON st.code = btrim(s.store) WHERE s.n = c.n",
@@ -421,12 +410,12 @@ def _members_classify() -> None:
     )
     with connection.cursor() as cursor:
         # Already a member: the same external id, or (without one) the same phone.
-        _execute(
+        execute(
             cursor,
             "UPDATE import_members_checked c SET existing = m.id FROM import_members s, members_member m "
             "WHERE s.n = c.n AND c.reason IS NULL AND m.external_id = btrim(s.external_id)",
         )
-        _execute(
+        execute(
             cursor,
             "UPDATE import_members_checked c SET existing = m.id FROM import_members s, members_member m "
             "WHERE s.n = c.n AND c.reason IS NULL AND c.existing IS NULL AND coalesce(btrim(s.external_id), '') = '' "
@@ -445,7 +434,7 @@ def _card_numbers_unique() -> None:
     for column, draw in (("card_number", new_card_number), ("referral_code", new_referral_code)):
         for _attempt in range(5):
             with connection.cursor() as cursor:
-                _execute(
+                execute(
                     cursor,
                     sql.SQL(
                         "SELECT n FROM import_members_checked c WHERE reason IS NULL AND existing IS NULL AND "
@@ -456,7 +445,7 @@ def _card_numbers_unique() -> None:
                 taken = [n for (n,) in cursor.fetchall()]
                 if not taken:
                     break
-                _execute_many(
+                execute_many(
                     cursor,
                     sql.SQL("UPDATE import_members_checked SET {} = %s WHERE n = %s").format(sql.Identifier(column)),
                     [(draw(), n) for n in taken],
@@ -520,9 +509,9 @@ def purchases_import(
     with transaction.atomic(), _scratch_tables(*scratch, "import_lines_checked", "import_points"):
         _stage(stream, table="import_purchases", allowed=PURCHASE_COLUMNS)
         with connection.cursor() as cursor:
-            _execute(cursor, "SELECT count(*) FROM import_purchases")
+            execute(cursor, "SELECT count(*) FROM import_purchases")
             report.rows = cursor.fetchone()[0]
-            _execute(
+            execute(
                 cursor,
                 "CREATE TEMPORARY TABLE import_purchases_checked (n bigint PRIMARY KEY, phone text, "
                 "occurred_at timestamptz, total numeric(12, 2), currency text, channel text, reason text, "
@@ -560,12 +549,12 @@ def purchases_import(
             "WHERE c.reason IS NULL AND c.existing IS NULL ORDER BY c.occurred_at, s.n",
         )
         with connection.cursor() as cursor:
-            _execute(
+            execute(
                 cursor, "SELECT count(*) FROM import_purchases_checked WHERE reason IS NULL AND existing IS NOT NULL"
             )
             report.unchanged = cursor.fetchone()[0]
             # Each inserted purchase's id, found through the unique (store, receipt) index.
-            _execute(
+            execute(
                 cursor,
                 "UPDATE import_purchases_checked c SET purchase_id = p.id FROM import_purchases s, members_purchase p "
                 "WHERE s.n = c.n AND c.reason IS NULL AND c.existing IS NULL AND p.store_id = c.store_id "
@@ -585,13 +574,13 @@ def purchases_import(
 def _purchases_classify(default_store: Store | None) -> None:
     table = "import_purchases_checked"
     with connection.cursor() as cursor:
-        _execute(
+        execute(
             cursor,
             "UPDATE import_purchases_checked c SET store_id = st.id FROM import_purchases s JOIN stores_store st "
             "ON st.code = btrim(s.store) WHERE s.n = c.n",
         )
         if default_store is not None:
-            _execute(
+            execute(
                 cursor,
                 "UPDATE import_purchases_checked c SET store_id = %s FROM import_purchases s "
                 "WHERE s.n = c.n AND coalesce(btrim(s.store), '') = ''",
@@ -623,7 +612,7 @@ def _purchases_classify(default_store: Store | None) -> None:
         "WHERE c.reason IS NULL) d WHERE k > 1)",
     )
     with connection.cursor() as cursor:
-        _execute(
+        execute(
             cursor,
             "UPDATE import_purchases_checked c SET existing = p.id FROM import_purchases s, members_purchase p "
             "WHERE s.n = c.n AND c.reason IS NULL AND p.store_id = c.store_id AND p.receipt_id = btrim(s.receipt_id)",
@@ -637,7 +626,7 @@ def _purchases_match_members() -> None:
             "m.card_number = btrim(s.card_number)",
             "c.phone <> '' AND m.phone = c.phone",
         ):
-            _execute(
+            execute(
                 cursor,
                 sql.SQL(
                     "UPDATE import_purchases_checked c SET member_id = m.id FROM import_purchases s, members_member m "
@@ -654,7 +643,7 @@ def _purchases_match_members() -> None:
 def _purchase_members_create() -> int:
     """Create members for purchases naming an unknown external id or phone (one per person)."""
     with connection.cursor() as cursor:
-        _execute(
+        execute(
             cursor,
             "CREATE TEMPORARY TABLE import_purchase_people ON COMMIT DROP AS "
             "SELECT DISTINCT ON (coalesce(NULLIF(btrim(s.external_id), ''), c.phone)) "
@@ -667,16 +656,16 @@ def _purchase_members_create() -> int:
             "OR (c.phone <> '' AND m.phone = c.phone)) "
             "ORDER BY coalesce(NULLIF(btrim(s.external_id), ''), c.phone), c.occurred_at",
         )
-        _execute(cursor, "ALTER TABLE import_purchase_people ADD COLUMN k bigint GENERATED ALWAYS AS IDENTITY")
-        _execute(cursor, "SELECT k FROM import_purchase_people")
+        execute(cursor, "ALTER TABLE import_purchase_people ADD COLUMN k bigint GENERATED ALWAYS AS IDENTITY")
+        execute(cursor, "SELECT k FROM import_purchase_people")
         keys = [k for (k,) in cursor.fetchall()]
         # A phone named by two external ids would break uniqueness: keep it on the first only.
-        _execute(
+        execute(
             cursor,
             "UPDATE import_purchase_people p SET phone = '' WHERE phone <> '' AND EXISTS "
             "(SELECT 1 FROM import_purchase_people o WHERE o.phone = p.phone AND o.k < p.k)",
         )
-        _execute_many(
+        execute_many(
             cursor,
             "UPDATE import_purchase_people SET card_number = %s, referral_code = %s WHERE k = %s",
             [(new_card_number(), new_referral_code(), k) for k in keys],
@@ -699,7 +688,7 @@ def _lines_import(stream: io.BufferedIOBase, report: ImportReport) -> None:
     _stage(stream, table="import_lines", allowed=LINE_COLUMNS)
     with connection.cursor() as cursor:
         # A line belongs to a purchase inserted by this import (same store code and receipt).
-        _execute(
+        execute(
             cursor,
             "CREATE TEMPORARY TABLE import_lines_checked ON COMMIT DROP AS SELECT l.n, c.purchase_id, "
             "NULL::text AS reason FROM import_lines l LEFT JOIN stores_store st ON st.code = btrim(l.store) "
@@ -739,7 +728,7 @@ def _lines_import(stream: io.BufferedIOBase, report: ImportReport) -> None:
 def _member_aggregates_add() -> None:
     """Add the imported purchases to their members' spend, count and first/last purchase."""
     with connection.cursor() as cursor:
-        _execute(
+        execute(
             cursor,
             "UPDATE members_member m SET lifetime_spend = m.lifetime_spend + a.spend, "
             "purchase_count = m.purchase_count + a.purchases, "
@@ -756,7 +745,7 @@ def _points_earn(progress: Progress) -> int:
     """Points of the imported purchases, priced one by one by the earning rules of their date, then
     written to the ledger set-based: an earn entry and a lot per purchase, balances moved once."""
     with connection.cursor() as cursor:
-        _execute(
+        execute(
             cursor,
             "CREATE TEMPORARY TABLE import_points (purchase_id bigint PRIMARY KEY, member_id bigint, "
             "occurred_at timestamptz, points integer, base_points integer, expires_at timestamptz) ON COMMIT DROP",

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from psycopg2 import sql
 
+from core.composed_sql import execute
 from core.errors import InsufficientPoints
 from core.unit_of_work import UnitOfWork
 from events import services as events
@@ -28,16 +29,6 @@ from .models import EntryKind, LedgerEntry, LotConsumption, PointsLot
 LOT_BATCH = 50
 # Members an import locks per statement (in primary-key order, as every batch does).
 IMPORT_LOCK_SLICE = 10_000
-
-
-def _execute(cursor, query, params=None):
-    """Run a statement composed with psycopg2.sql as text: Django's cursor wrappers (and
-    pghistory's, in back-office requests) expect a string."""
-    cursor.execute(query if isinstance(query, str) else query.as_string(cursor.cursor), params)
-
-
-def _execute_many(cursor, query, param_list):
-    cursor.executemany(query if isinstance(query, str) else query.as_string(cursor.cursor), param_list)
 
 
 @dataclass(frozen=True)
@@ -292,12 +283,12 @@ def import_credits_post(*, table: str, actor_name: str) -> int:
     the purchase's time, so the history reads as it happened. Returns the points credited."""
     source = sql.Identifier(table)
     with connection.cursor() as cursor:
-        _execute(cursor, sql.SQL("SELECT DISTINCT member_id FROM {} ORDER BY member_id").format(source))
+        execute(cursor, sql.SQL("SELECT DISTINCT member_id FROM {} ORDER BY member_id").format(source))
         member_ids = [member_id for (member_id,) in cursor.fetchall()]
     for start in range(0, len(member_ids), IMPORT_LOCK_SLICE):
         list(members_locked(Member.objects.filter(pk__in=member_ids[start : start + IMPORT_LOCK_SLICE])).values("pk"))
     with connection.cursor() as cursor:
-        _execute(
+        execute(
             cursor,
             sql.SQL(
                 "INSERT INTO rewards_ledgerentry (member_id, kind, points, balance_after, expires_at, purchase_id, "
@@ -308,7 +299,7 @@ def import_credits_post(*, table: str, actor_name: str) -> int:
             ).format(source),
             [EntryKind.EARN, actor_name[:60], "imported purchase"],
         )
-        _execute(
+        execute(
             cursor,
             sql.SQL(
                 "INSERT INTO rewards_pointslot (member_id, entry_id, points, remaining, expires_at) "
@@ -318,21 +309,21 @@ def import_credits_post(*, table: str, actor_name: str) -> int:
             ).format(source),
             [EntryKind.EARN],
         )
-        _execute(
+        execute(
             cursor,
             sql.SQL(
                 "UPDATE members_member m SET points_balance = m.points_balance + s.points FROM "
                 "(SELECT member_id, sum(points) AS points FROM {} GROUP BY member_id) s WHERE m.id = s.member_id"
             ).format(source),
         )
-        _execute(
+        execute(
             cursor,
             sql.SQL(
                 "UPDATE members_purchase p SET points_earned = i.points, base_points = i.base_points "
                 "FROM {} i WHERE p.id = i.purchase_id"
             ).format(source),
         )
-        _execute(cursor, sql.SQL("SELECT coalesce(sum(points), 0) FROM {}").format(source))
+        execute(cursor, sql.SQL("SELECT coalesce(sum(points), 0) FROM {}").format(source))
         return cursor.fetchone()[0]
 
 
